@@ -1,0 +1,327 @@
+/*
+ * waha-broker: one ROUTER socket and one zmq_poll loop routing native
+ * and MDP client requests to MDP workers through the dispatch core.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waha.h"
+#include "broker.h"
+
+/* Messages handled before the timers get another look. */
+#define BROKER_BATCH	1024
+
+static struct broker_env env0;
+
+static struct {
+	const char	*heartbeat, *liveness, *queue_timeout, *run_timeout;
+	const char	*max_queue, *max_msg_size, *max_frames, *max_services;
+	const char	*max_name, *service_ttl, *grace;
+} opt;
+
+static struct poptOption broker_options[] = {
+	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
+	  "endpoint to bind (default " WAHA_BROKER_URL ")", "URL" },
+	{ "heartbeat", '\0', POPT_ARG_STRING, &opt.heartbeat, 0,
+	  "heartbeat interval with workers (default 2500)", "MS" },
+	{ "liveness", '\0', POPT_ARG_STRING, &opt.liveness, 0,
+	  "heartbeats a worker may miss before it is dead (default 3)", "N" },
+	{ "queue-timeout", '\0', POPT_ARG_STRING, &opt.queue_timeout, 0,
+	  "longest wait in a queue, then 504; -1 none (default 5000)", "MS" },
+	{ "run-timeout", '\0', POPT_ARG_STRING, &opt.run_timeout, 0,
+	  "longest run in a worker, then 504; -1 none (default -1)", "MS" },
+	{ "max-queue", '\0', POPT_ARG_STRING, &opt.max_queue, 0,
+	  "requests queued per service, then 503 (default 10000)", "N" },
+	{ "max-msg-size", '\0', POPT_ARG_STRING, &opt.max_msg_size, 0,
+	  "largest frame accepted (default 16777216)", "BYTES" },
+	{ "max-frames", '\0', POPT_ARG_STRING, &opt.max_frames, 0,
+	  "most frames in a request, then 400 (default 256)", "N" },
+	{ "max-services", '\0', POPT_ARG_STRING, &opt.max_services, 0,
+	  "most services known at once (default 10000)", "N" },
+	{ "max-name", '\0', POPT_ARG_STRING, &opt.max_name, 0,
+	  "longest service name, 1 to 255 (default 255)", "BYTES" },
+	{ "service-ttl", '\0', POPT_ARG_STRING, &opt.service_ttl, 0,
+	  "how long a service outlives its last worker (default 30000)",
+	  "MS" },
+	{ "grace", '\0', POPT_ARG_STRING, &opt.grace, 0,
+	  "on SIGTERM, wait this long for requests in flight (default 5000)",
+	  "MS" },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
+	  "Daemon options:", NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_bind, 0, NULL, NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
+	  "Common options:", NULL },
+	POPT_TABLEEND
+};
+
+static void
+options(struct broker_env *env, int argc, const char **argv)
+{
+	poptContext	 ctx;
+
+	ctx = cmdline_parse("waha-broker", "[OPTION...]", argc, argv,
+	    broker_options);
+	if (poptPeekArg(ctx) != NULL)
+		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
+	env->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
+	env->cf.heartbeat = cmdline_num(ctx, "--heartbeat", opt.heartbeat,
+	    10, 3600000, WAHA_HEARTBEAT);
+	env->cf.liveness = cmdline_num(ctx, "--liveness", opt.liveness,
+	    1, 1000, WAHA_LIVENESS);
+	env->cf.queue_timeout = cmdline_ms(ctx, "--queue-timeout",
+	    opt.queue_timeout, WAHA_QUEUE_TIMEOUT);
+	env->cf.run_timeout = cmdline_ms(ctx, "--run-timeout",
+	    opt.run_timeout, -1);
+	env->cf.max_queue = cmdline_num(ctx, "--max-queue", opt.max_queue,
+	    0, 100000000, WAHA_MAX_QUEUE);
+	env->cf.max_services = cmdline_num(ctx, "--max-services",
+	    opt.max_services, 1, 10000000, WAHA_MAX_SERVICES);
+	env->cf.max_name = cmdline_num(ctx, "--max-name", opt.max_name,
+	    1, WAHA_NAME_MAX, WAHA_NAME_MAX);
+	env->cf.service_ttl = cmdline_num(ctx, "--service-ttl",
+	    opt.service_ttl, 0, INT_MAX, WAHA_SERVICE_TTL);
+	env->max_msg_size = cmdline_num(ctx, "--max-msg-size",
+	    opt.max_msg_size, 1024, INT_MAX, WAHA_MAX_MSG_SIZE);
+	env->max_frames = cmdline_num(ctx, "--max-frames", opt.max_frames,
+	    3, 65536, WAHA_MAX_FRAMES);
+	env->grace = cmdline_num(ctx, "--grace", opt.grace, 0, INT_MAX,
+	    WAHA_GRACE);
+	poptFreeContext(ctx);
+}
+
+/* Send a message to a client; a vanished client is counted. */
+void
+broker_send(struct broker_env *env, struct waha_msg *m)
+{
+	if (frames_send(m, env->sock, ZMQ_DONTWAIT) == -1) {
+		env->pool->unroutable++;
+		log_debug("broker: reply to a vanished client dropped: %s",
+		    zmq_strerror(errno));
+	}
+}
+
+/*
+ * Start a reply in env->out to the client whose request is m: its
+ * envelope (moved from m), then "" and the status for a native client or
+ * "" MDPC01 SERVICE for an MDP client.  The caller adds fields and sends.
+ */
+void
+broker_reply(struct broker_env *env, struct waha_msg *m, size_t envlen,
+    int kind, int status, const char *service)
+{
+	char	 st[8];
+
+	frames_clear(&env->out);
+	frames_moverange(&env->out, m, 0, envlen);
+	frames_add(&env->out);
+	if (kind == BROKER_MDP) {
+		frames_addstr(&env->out, WAHA_MDPC);
+		frames_addstr(&env->out, service);
+	} else {
+		snprintf(st, sizeof(st), "%03d", status);
+		frames_addstr(&env->out, st);
+	}
+}
+
+/* The pool ends a request: answer its client. */
+static void
+on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
+    size_t first, const char *reason)
+{
+	struct broker_env	*env = arg;
+	char			 st[8];
+	const char		*name = r->svc != NULL ? r->svc->name : NULL;
+	int			 len = name != NULL ? (int)r->svc->len :
+				    (int)env->cur_len;
+
+	if (name == NULL)
+		name = env->cur_name != NULL ? env->cur_name : "-";
+	log_debug("request %.*s: %d %s (%.1f ms)", len, name, status,
+	    reason != NULL ? reason : "",
+	    (util_now_us() - r->arrived) / 1000.0);
+	if (r->kind == BROKER_MDP && status != 200)
+		return;		/* RFC 7 has no error reply */
+	frames_clear(&env->out);
+	frames_moverange(&env->out, &r->env, 0, r->env.n);
+	frames_add(&env->out);
+	if (r->kind == BROKER_MDP) {
+		frames_addstr(&env->out, WAHA_MDPC);
+		frames_addmem(&env->out, r->svc->name, r->svc->len);
+	} else {
+		snprintf(st, sizeof(st), "%03d", status);
+		frames_addstr(&env->out, st);
+	}
+	if (status == 200)
+		frames_moverange(&env->out, m, first, m->n);
+	else
+		frames_addstr(&env->out, reason);
+	broker_send(env, &env->out);
+}
+
+static void
+on_notice(void *arg, int level, const char *msg)
+{
+	if (level == 0)
+		log_warnx("%s", msg);
+	else
+		log_debug("%s", msg);
+}
+
+/* A request from a client: mmi. here, everything else to the pool. */
+static void
+client_request(struct broker_env *env, struct waha_msg *m,
+    const struct proto_in *in)
+{
+	struct pool_req	*r;
+	int		 kind = in->kind == PROTO_MDPC ? BROKER_MDP :
+			    BROKER_NATIVE;
+
+	if (in->service_len >= 4 && memcmp(in->service, "mmi.", 4) == 0) {
+		env->mmi_requests++;
+		broker_mmi(env, m, in);
+		return;
+	}
+	r = pool_req_new(kind);
+	frames_moverange(&r->env, m, 0, in->env);
+	frames_moverange(&r->body, m, in->body, m->n);
+	env->cur_name = in->service;
+	env->cur_len = in->service_len;
+	pool_submit(env->pool, r, in->service, in->service_len,
+	    kind == BROKER_MDP ? POOL_CREATE : 0);
+	env->cur_name = NULL;
+}
+
+static void
+handle(struct broker_env *env, struct waha_msg *m)
+{
+	struct proto_in	 in;
+	int		 ok;
+
+	ok = proto_parse(m, &in, env->cf.max_name) == 0;
+	log_trace("message of %zu frames, %s", m->n + m->dropped,
+	    in.kind == PROTO_MDPW ? "worker" :
+	    in.kind == PROTO_MDPC ? "MDP client" : "client");
+	if (in.kind == PROTO_MDPW) {
+		pool_worker_msg(env->pool, m, &in, ok);
+		return;
+	}
+	if (ok) {
+		client_request(env, m, &in);
+		return;
+	}
+	env->bad_requests++;
+	log_debug("bad request: %s", in.reason);
+	if (in.kind == PROTO_NATIVE) {
+		broker_reply(env, m, in.env, BROKER_NATIVE, 400, NULL);
+		frames_addstr(&env->out, in.reason);
+		broker_send(env, &env->out);
+	}
+}
+
+static void
+start_drain(struct broker_env *env)
+{
+	log_info("broker: shutting down: %u queued requests answered 503, "
+	    "waiting up to %d ms for %u in flight", env->pool->nqueued,
+	    env->grace, env->pool->nrunning);
+	env->draining = 1;
+	env->grace_end = util_now_ms() + env->grace;
+	pool_drain(env->pool);
+}
+
+/* The zmq_poll loop: signals, then timers, then the socket. */
+static void
+broker_loop_run(struct broker_env *env)
+{
+	zmq_pollitem_t	 items[2];
+	int64_t		 now;
+	int		 timeout, sigs, n;
+
+	items[0].socket = env->sock;
+	items[0].events = ZMQ_POLLIN;
+	items[1].socket = NULL;
+	items[1].fd = signals_fd();
+	items[1].events = ZMQ_POLLIN;
+	for (;;) {
+		now = util_now_ms();
+		timeout = pool_timeout(env->pool, now);
+		if (env->draining && (timeout == -1 ||
+		    env->grace_end - now < timeout))
+			timeout = env->grace_end <= now ? 0 :
+			    (int)(env->grace_end - now);
+		items[0].revents = items[1].revents = 0;
+		if (zmq_poll(items, 2, timeout) == -1 && errno != EINTR)
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		if ((sigs = signals_take()) & SIGNALS_TERM) {
+			if (env->draining) {
+				log_info("broker: second signal, exiting now");
+				return;
+			}
+			start_drain(env);
+		}
+		pool_tick(env->pool, util_now_ms());
+		for (n = 0; n < BROKER_BATCH && frames_recv(&env->in,
+		    env->sock, ZMQ_DONTWAIT, env->max_frames) == 0; n++)
+			handle(env, &env->in);
+		if (env->draining && (env->pool->nrunning == 0 ||
+		    util_now_ms() >= env->grace_end))
+			return;
+	}
+}
+
+static void
+broker_open(struct broker_env *env)
+{
+	char	*cause = NULL;
+	int64_t	 maxsize = env->max_msg_size;
+	size_t	 len = sizeof(env->bound);
+	int	 one = 1;
+
+	env->ctx = zmq_ctx_new();
+	env->sock = util_socket(env->ctx, ZMQ_ROUTER);
+	zmq_setsockopt(env->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	zmq_setsockopt(env->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
+	if (util_attach(env->sock, 1, env->url, &cause) != 0)
+		fatalx("broker: %s", cause);
+	if (zmq_getsockopt(env->sock, ZMQ_LAST_ENDPOINT, env->bound, &len) != 0)
+		strlcpy(env->bound, env->url, sizeof(env->bound));
+	if (cmdline.endpoint_file != NULL &&
+	    util_write_endpoint(cmdline.endpoint_file, env->sock, &cause) != 0)
+		fatalx("broker: %s", cause);
+	if (signals_init(0, &cause) != 0)
+		fatalx("broker: %s", cause);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct broker_env	*env = &env0;
+	struct pool_ops		 ops = { on_reply, NULL, on_notice };
+
+	options(env, argc, (const char **)argv);
+	log_init(cmdline.syslog, cmdline.verbose, "waha-broker");
+	frames_init(&env->in);
+	frames_init(&env->out);
+	broker_open(env);
+	env->pool = pool_new(env->sock, &env->cf, &ops, env);
+	env->started = util_now_ms();
+	log_info("broker: %s bound to %s", PACKAGE_VERSION, env->bound);
+	if (util_notify_ready() != 0)
+		log_warn("broker: NOTIFY_SOCKET");
+
+	broker_loop_run(env);
+
+	pool_stop(env->pool);
+	pool_free(env->pool);
+	frames_free(&env->in);
+	frames_free(&env->out);
+	util_close(&env->sock, WAHA_LINGER);
+	zmq_ctx_term(env->ctx);
+	log_info("broker: stopped");
+	return (0);
+}

@@ -1,0 +1,42 @@
+/*
+ * waha-broker: the state shared by its main loop and its mmi. services.
+ */
+#ifndef WAHA_BROKER_H
+#define WAHA_BROKER_H
+
+/* Kinds of client request, as stored in pool_req.kind. */
+#define BROKER_NATIVE	0
+#define BROKER_MDP	1
+
+struct broker_env {
+	void		*ctx;
+	void		*sock;		/* the one ROUTER socket */
+	struct pool	*pool;
+	struct pool_config cf;
+	const char	*url;
+	char		 bound[256];	/* the endpoint actually bound */
+	int		 max_frames;
+	int		 max_msg_size;
+	int		 grace;		/* ms */
+	int64_t		 started;	/* ms */
+	int		 draining;
+	int64_t		 grace_end;	/* ms */
+	uint64_t	 bad_requests;	/* malformed client messages */
+	uint64_t	 mmi_requests;
+	const char	*cur_name;	/* service of the request being submitted */
+	size_t		 cur_len;
+	struct waha_msg	 in;
+	struct waha_msg	 out;
+};
+
+/* broker.c */
+void	 broker_send(struct broker_env *, struct waha_msg *);
+void	 broker_reply(struct broker_env *, struct waha_msg *, size_t, int,
+	    int, const char *);
+
+/* broker_mmi.c */
+void	 broker_mmi(struct broker_env *, struct waha_msg *,
+	    const struct proto_in *);
+char	*broker_mmi_stats(struct broker_env *);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * waha-cli: the console client's options and its input and output codecs.
+ */
+#ifndef WAHA_CLI_H
+#define WAHA_CLI_H
+
+/* Exit statuses, documented in waha-cli(1). */
+#define CLI_EXIT_OK		0
+#define CLI_EXIT_USAGE		1	/* bad options or bad input */
+#define CLI_EXIT_CONNECT	2	/* cannot connect, malformed reply */
+#define CLI_EXIT_TIMEOUT	3
+#define CLI_EXIT_4XX		4
+#define CLI_EXIT_5XX		5
+
+enum cli_input { CLI_IN_ARGS, CLI_IN_PLAIN, CLI_IN_DELIMITED, CLI_IN_JSON };
+enum cli_output { CLI_OUT_EMPTY, CLI_OUT_PLAIN, CLI_OUT_DELIMITED,
+	CLI_OUT_JSON };
+enum cli_codec { CLI_PLAIN, CLI_BASE64, CLI_HEX };
+
+struct cli_env {
+	const char	*name;
+	const char	*url;
+	int		 timeout;	/* ms, -1 none */
+	enum cli_input	 input;
+	enum cli_output	 output;
+	enum cli_codec	 decode;	/* of input fields */
+	enum cli_codec	 encode;	/* of output fields */
+	char		 in_sep;
+	char		 out_sep;
+	int		 pretty;
+};
+
+/* cli_io.c */
+int	 cli_io_parse_sep(const char *, char *);
+int	 cli_io_read(struct cli_env *, const char **, struct waha_msg *,
+	    char **);
+int	 cli_io_write(struct cli_env *, struct waha_msg *, size_t, FILE *);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * Option parsing shared by every program: the common popt tables, usage
+ * errors, and checked conversion of numeric option values.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waha.h"
+
+struct cmdline cmdline;
+
+/* -v, --version and -h, in every program. */
+struct poptOption cmdline_common[] = {
+	{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v',
+	  "log more; twice to trace every message", NULL },
+	{ "version", '\0', POPT_ARG_NONE, &cmdline.version, 0,
+	  "print the version and exit", NULL },
+	{ "help", 'h', POPT_ARG_NONE, &cmdline.help, 0,
+	  "show this help and exit", NULL },
+	POPT_TABLEEND
+};
+
+/* What every daemon adds. */
+struct poptOption cmdline_daemon[] = {
+	{ "syslog", '\0', POPT_ARG_NONE, &cmdline.syslog, 0,
+	  "log to syslog (facility daemon) instead of stderr", NULL },
+	POPT_TABLEEND
+};
+
+/* What every daemon that binds or listens adds. */
+struct poptOption cmdline_bind[] = {
+	{ "endpoint-file", '\0', POPT_ARG_STRING, &cmdline.endpoint_file, 0,
+	  "write the endpoint actually bound to FILE", "FILE" },
+	POPT_TABLEEND
+};
+
+/*
+ * Parse argv against table, handling -v, --help and --version.  A bad
+ * option is a usage error: one line on stderr and exit 1.
+ */
+poptContext
+cmdline_parse(const char *prog, const char *synopsis, int argc,
+    const char **argv, const struct poptOption *table)
+{
+	poptContext	 ctx;
+	int		 rc;
+
+	cmdline.progname = prog;
+	ctx = poptGetContext(prog, argc, argv, table, 0);
+	if (synopsis != NULL)
+		poptSetOtherOptionHelp(ctx, synopsis);
+	while ((rc = poptGetNextOpt(ctx)) > 0) {
+		if (rc == 'v')
+			cmdline.verbose++;
+	}
+	if (rc != -1)
+		cmdline_usage(ctx, "%s: %s", poptBadOption(ctx, 0),
+		    poptStrerror(rc));
+	if (cmdline.help) {
+		poptPrintHelp(ctx, stdout, 0);
+		poptFreeContext(ctx);
+		exit(0);
+	}
+	if (cmdline.version) {
+		printf("%s (%s) %s\n", prog, PACKAGE_NAME, PACKAGE_VERSION);
+		poptFreeContext(ctx);
+		exit(0);
+	}
+	return (ctx);
+}
+
+/* Report a usage error on stderr and exit 1. */
+void
+cmdline_usage(poptContext ctx, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "%s: ", cmdline.progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n",
+	    cmdline.progname);
+	if (ctx != NULL)
+		poptFreeContext(ctx);
+	exit(1);
+}
+
+/*
+ * Convert the value of option name to an integer in [min, max], or fail
+ * with a usage error.  A NULL value gives def.
+ */
+int
+cmdline_num(poptContext ctx, const char *name, const char *value,
+    long long min, long long max, int def)
+{
+	const char	*errstr;
+	long long	 n;
+
+	if (value == NULL)
+		return (def);
+	n = strtonum(value, min, max, &errstr);
+	if (errstr != NULL)
+		cmdline_usage(ctx, "%s: '%s' is %s (expected %lld to %lld)",
+		    name, value, errstr, min, max);
+	return ((int)n);
+}
+
+/*
+ * Convert a timeout in milliseconds: -1 means none, otherwise 0 or more.
+ */
+int
+cmdline_ms(poptContext ctx, const char *name, const char *value, int def)
+{
+	return (cmdline_num(ctx, name, value, -1, INT_MAX, def));
+}

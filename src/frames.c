@@ -1,0 +1,191 @@
+/*
+ * Multipart messages: receive, send, build and take apart without
+ * copying payloads (frames move from one message to another).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "waha.h"
+
+/* Make an empty message. */
+void
+frames_init(struct waha_msg *m)
+{
+	m->part = NULL;
+	m->n = m->cap = 0;
+	m->dropped = 0;
+}
+
+/* Close every part; the message is empty but keeps its array. */
+void
+frames_clear(struct waha_msg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		zmq_msg_close(&m->part[i]);
+	m->n = 0;
+	m->dropped = 0;
+}
+
+/* Close every part and release the array. */
+void
+frames_free(struct waha_msg *m)
+{
+	frames_clear(m);
+	free(m->part);
+	frames_init(m);
+}
+
+/* Append an empty part and return it. */
+zmq_msg_t *
+frames_add(struct waha_msg *m)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap == 0 ? 8 : m->cap * 2;
+		m->part = xreallocarray(m->part, m->cap, sizeof(*m->part));
+	}
+	zmq_msg_init(&m->part[m->n]);
+	return (&m->part[m->n++]);
+}
+
+/* Append a part holding a copy of len bytes of data. */
+void
+frames_addmem(struct waha_msg *m, const void *data, size_t len)
+{
+	zmq_msg_t	*p;
+
+	p = frames_add(m);
+	zmq_msg_close(p);
+	if (zmq_msg_init_size(p, len) != 0)
+		fatal("zmq_msg_init_size");
+	if (len > 0)
+		memcpy(zmq_msg_data(p), data, len);
+}
+
+/* Append a part holding a string, without its NUL. */
+void
+frames_addstr(struct waha_msg *m, const char *s)
+{
+	frames_addmem(m, s, strlen(s));
+}
+
+/* Append src as a new part; src is left empty. */
+void
+frames_addmove(struct waha_msg *m, zmq_msg_t *src)
+{
+	zmq_msg_move(frames_add(m), src);
+}
+
+/* Move parts [from, to) of src to the end of dst; src keeps empty parts. */
+void
+frames_moverange(struct waha_msg *dst, struct waha_msg *src, size_t from,
+    size_t to)
+{
+	size_t	 i;
+
+	for (i = from; i < to && i < src->n; i++)
+		zmq_msg_move(frames_add(dst), &src->part[i]);
+}
+
+/*
+ * Receive a whole multipart message into m, which is cleared first.
+ * Parts past max are received and discarded, and counted in m->dropped.
+ * Returns 0, or -1 with errno (EAGAIN when nothing is waiting).
+ */
+int
+frames_recv(struct waha_msg *m, void *sock, int flags, size_t max)
+{
+	zmq_msg_t	 spill;
+	zmq_msg_t	*p;
+	int		 more, rc, first = 1;
+
+	frames_clear(m);
+	do {
+		p = m->n < max ? frames_add(m) : &spill;
+		if (p == &spill)
+			zmq_msg_init(p);
+		/*
+		 * The rest of a multipart message is already here: block
+		 * for it and retry on EINTR, so that a message is never
+		 * split.
+		 */
+		while ((rc = zmq_msg_recv(p, sock, first ? flags : 0)) == -1 &&
+		    errno == EINTR && !first)
+			;
+		first = 0;
+		if (rc == -1) {
+			zmq_msg_close(p);
+			if (p != &spill)
+				m->n--;
+			return (-1);
+		}
+		more = zmq_msg_more(p);
+		if (p == &spill) {
+			zmq_msg_close(p);
+			m->dropped++;
+		}
+	} while (more);
+	return (0);
+}
+
+/*
+ * Send every part of m, moving them out; m is empty afterwards whatever
+ * happens.  Returns 0, or -1 with errno (EHOSTUNREACH for a vanished
+ * ROUTER peer, EAGAIN when it would block).
+ */
+int
+frames_send(struct waha_msg *m, void *sock, int flags)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < m->n; i++) {
+		if (zmq_msg_send(&m->part[i], sock,
+		    flags | (i + 1 < m->n ? ZMQ_SNDMORE : 0)) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	frames_clear(m);
+	return (rc);
+}
+
+/* Index of the first empty part at or after from, or m->n if none. */
+size_t
+frames_delim(const struct waha_msg *m, size_t from)
+{
+	size_t	 i;
+
+	for (i = from; i < m->n; i++) {
+		if (zmq_msg_size(&m->part[i]) == 0)
+			break;
+	}
+	return (i);
+}
+
+/* Size of part i. */
+size_t
+frames_size(const struct waha_msg *m, size_t i)
+{
+	return (zmq_msg_size((zmq_msg_t *)&m->part[i]));
+}
+
+/* Data of part i. */
+const void *
+frames_data(const struct waha_msg *m, size_t i)
+{
+	return (zmq_msg_data((zmq_msg_t *)&m->part[i]));
+}
+
+/* Whether part i exists and holds exactly the string s. */
+int
+frames_is(const struct waha_msg *m, size_t i, const char *s)
+{
+	size_t	 len = strlen(s);
+
+	return (i < m->n && frames_size(m, i) == len &&
+	    memcmp(frames_data(m, i), s, len) == 0);
+}

@@ -1,0 +1,213 @@
+/*
+ * Small helpers shared by every program: clocks, socket setup, the
+ * endpoint file, systemd readiness and status bookkeeping.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#ifdef HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "waha.h"
+
+const int waha_statuses[WAHA_NSTATUS] = {
+	200, 400, 404, 500, 501, 503, 504
+};
+
+/* Monotonic time in milliseconds. */
+int64_t
+util_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Monotonic time in microseconds. */
+int64_t
+util_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* Index of status in waha_statuses, or -1. */
+int
+util_status_index(int status)
+{
+	int	 i;
+
+	for (i = 0; i < WAHA_NSTATUS; i++) {
+		if (waha_statuses[i] == status)
+			return (i);
+	}
+	return (-1);
+}
+
+/*
+ * Tell systemd the daemon is ready (Type=notify), without libsystemd: a
+ * datagram "READY=1" to $NOTIFY_SOCKET.  Nothing happens if it is unset.
+ */
+int
+util_notify_ready(void)
+{
+	struct sockaddr_un	 sun;
+	const char		*path;
+	socklen_t		 len;
+	int			 fd, rc;
+
+	if ((path = getenv("NOTIFY_SOCKET")) == NULL || *path == '\0')
+		return (0);
+	if ((path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	rc = sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	    len) == 7 ? 0 : -1;
+	close(fd);
+	return (rc);
+}
+
+/*
+ * Write the last endpoint bound by sock to path, atomically, so that a
+ * test or a script can learn the port the kernel chose.
+ */
+int
+util_write_endpoint(const char *path, void *sock, char **cause)
+{
+	char	 ep[1024];
+	size_t	 len = sizeof(ep);
+
+	if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) != 0) {
+		xasprintf(cause, "ZMQ_LAST_ENDPOINT: %s", zmq_strerror(errno));
+		return (-1);
+	}
+	return (util_write_file(path, ep, cause));
+}
+
+/* Write a line of text to path through a temporary file and rename. */
+int
+util_write_file(const char *path, const char *text, char **cause)
+{
+	char	*tmp;
+	FILE	*f;
+
+	xasprintf(&tmp, "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return (-1);
+	}
+	fprintf(f, "%s\n", text);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return (-1);
+	}
+	free(tmp);
+	return (0);
+}
+
+/* Write len bytes of data as lowercase hex into out (2 * len + 1). */
+void
+util_hex(char *out, const void *data, size_t len)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	const unsigned char	*p = data;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+/*
+ * Create a socket with WAHA's common options: a bounded linger so no
+ * exit path hangs, and high-water marks.
+ */
+void *
+util_socket(void *ctx, int type)
+{
+	void	*sock;
+	int	 linger = WAHA_LINGER, hwm = WAHA_HWM;
+
+	if ((sock = zmq_socket(ctx, type)) == NULL)
+		fatalx("zmq_socket: %s", zmq_strerror(errno));
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	return (sock);
+}
+
+/* Bind (bind != 0) or connect sock to url; on failure fill cause. */
+int
+util_attach(void *sock, int bind, const char *url, char **cause)
+{
+	int	 rc;
+
+	rc = bind ? zmq_bind(sock, url) : zmq_connect(sock, url);
+	if (rc != 0) {
+		xasprintf(cause, "%s %s: %s", bind ? "bind" : "connect", url,
+		    zmq_strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Close *sockp after setting its linger (ms), and clear it. */
+void
+util_close(void **sockp, int linger)
+{
+	if (*sockp == NULL)
+		return;
+	zmq_setsockopt(*sockp, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_close(*sockp);
+	*sockp = NULL;
+}
+
+/* 64 random bits, for token counters and the like. */
+uint64_t
+util_random64(void)
+{
+	uint64_t	 v = 0;
+	int		 fd;
+
+#ifdef HAVE_GETRANDOM
+	if (getrandom(&v, sizeof(v), 0) == sizeof(v))
+		return (v);
+#endif
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		if (read(fd, &v, sizeof(v)) != sizeof(v))
+			v = 0;
+		close(fd);
+	}
+	if (v == 0)
+		v = (uint64_t)util_now_us() * 6364136223846793005ULL ^
+		    (uint64_t)getpid();
+	return (v);
+}

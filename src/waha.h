@@ -1,0 +1,347 @@
+/*
+ * WAHA internal header: shared structures and the prototypes of the core
+ * library (libwaha.a), grouped by the file that defines them.
+ */
+#ifndef WAHA_H
+#define WAHA_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <popt.h>
+#include <uthash.h>
+#include <zmq.h>
+
+#include "compat/compat.h"
+
+#define WAHA_ATTR_PRINTF(f, a)	__attribute__((__format__(printf, f, a)))
+#define WAHA_ATTR_DEAD		__attribute__((__noreturn__))
+
+/* Defaults of DESIGN.md; every one of them is an option. */
+#define WAHA_BROKER_URL		"tcp://127.0.0.1:10000"
+#define WAHA_BALANCE_URL	"tcp://127.0.0.1:10001"
+#define WAHA_HEARTBEAT		2500	/* ms */
+#define WAHA_LIVENESS		3
+#define WAHA_TIMEOUT		5000	/* ms, client side */
+#define WAHA_QUEUE_TIMEOUT	5000	/* ms */
+#define WAHA_SERVICE_TTL	30000	/* ms */
+#define WAHA_MAX_QUEUE		10000
+#define WAHA_MAX_SERVICES	10000
+#define WAHA_MAX_FRAMES		256
+#define WAHA_MAX_MSG_SIZE	(16 * 1024 * 1024)
+#define WAHA_GRACE		5000	/* ms */
+#define WAHA_NAME_MAX		255
+#define WAHA_CAPACITY_MAX	65535
+#define WAHA_LINGER		1000	/* ms a closing socket may flush */
+#define WAHA_HWM		100000
+
+/* Protocol headers and MDP worker commands (RFC 7 plus FAIL). */
+#define WAHA_MDPC		"MDPC01"
+#define WAHA_MDPW		"MDPW01"
+#define WAHA_READY		0x01
+#define WAHA_REQUEST		0x02
+#define WAHA_REPLY		0x03
+#define WAHA_HEARTBEAT_CMD	0x04
+#define WAHA_DISCONNECT		0x05
+#define WAHA_FAIL		0x06
+
+/* Statuses that are counted one by one in the statistics. */
+#define WAHA_NSTATUS		7
+extern const int waha_statuses[WAHA_NSTATUS];
+
+/* A multipart ZeroMQ message. */
+struct waha_msg {
+	zmq_msg_t	*part;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 dropped;	/* parts received past the limit */
+};
+
+/* log.c */
+void	 log_init(int, int, const char *);
+int	 log_verbose(void);
+void	 log_warn(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+void	 log_warnx(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+void	 log_info(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+void	 log_debug(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+void	 log_trace(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+void	 log_x(int, const char *, ...) WAHA_ATTR_PRINTF(2, 3);
+void	 fatal(const char *, ...) WAHA_ATTR_PRINTF(1, 2) WAHA_ATTR_DEAD;
+void	 fatalx(const char *, ...) WAHA_ATTR_PRINTF(1, 2) WAHA_ATTR_DEAD;
+
+/* xmalloc.c */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) WAHA_ATTR_PRINTF(2, 3);
+
+/* cmdline.c */
+struct cmdline {
+	const char	*progname;
+	const char	*url;
+	const char	*endpoint_file;
+	int		 verbose;
+	int		 syslog;
+	int		 version;
+	int		 help;
+};
+extern struct cmdline cmdline;
+extern struct poptOption cmdline_common[];
+extern struct poptOption cmdline_daemon[];
+extern struct poptOption cmdline_bind[];
+poptContext cmdline_parse(const char *, const char *, int, const char **,
+	    const struct poptOption *);
+void	 cmdline_usage(poptContext, const char *, ...)
+	    WAHA_ATTR_PRINTF(2, 3) WAHA_ATTR_DEAD;
+int	 cmdline_num(poptContext, const char *, const char *, long long,
+	    long long, int);
+int	 cmdline_ms(poptContext, const char *, const char *, int);
+
+/* frames.c */
+void	 frames_init(struct waha_msg *);
+void	 frames_clear(struct waha_msg *);
+void	 frames_free(struct waha_msg *);
+int	 frames_recv(struct waha_msg *, void *, int, size_t);
+int	 frames_send(struct waha_msg *, void *, int);
+zmq_msg_t *frames_add(struct waha_msg *);
+void	 frames_addmem(struct waha_msg *, const void *, size_t);
+void	 frames_addstr(struct waha_msg *, const char *);
+void	 frames_addmove(struct waha_msg *, zmq_msg_t *);
+void	 frames_moverange(struct waha_msg *, struct waha_msg *, size_t,
+	    size_t);
+size_t	 frames_delim(const struct waha_msg *, size_t);
+size_t	 frames_size(const struct waha_msg *, size_t);
+const void *frames_data(const struct waha_msg *, size_t);
+int	 frames_is(const struct waha_msg *, size_t, const char *);
+
+/* proto.c */
+enum proto_kind {
+	PROTO_NATIVE,		/* [env] "" SERVICE FIELD* */
+	PROTO_MDPC,		/* [env] "" MDPC01 SERVICE BODY* */
+	PROTO_MDPW		/* [env] "" MDPW01 COMMAND ... */
+};
+struct proto_in {
+	enum proto_kind	 kind;
+	size_t		 env;		/* envelope frames before "" */
+	size_t		 body;		/* first field or body frame */
+	const char	*service;	/* not NUL-terminated */
+	size_t		 service_len;
+	int		 command;	/* MDPW */
+	size_t		 token;		/* index of the token frame */
+	unsigned	 capacity;	/* READY */
+	int		 status;	/* FAIL, or 400 when malformed */
+	const char	*reason;	/* FAIL reason frame, or parse error */
+	size_t		 reason_len;
+};
+int	 proto_parse(struct waha_msg *, struct proto_in *, size_t);
+int	 proto_parse_worker(struct waha_msg *, struct proto_in *);
+int	 proto_parse_reply(struct waha_msg *, int *, size_t *);
+const char *proto_name_check(const char *, size_t, size_t);
+void	 proto_worker_cmd(struct waha_msg *, int);
+int	 proto_status_ok(int, int);
+const char *proto_status_text(int);
+
+/* util.c */
+int64_t	 util_now_ms(void);
+int64_t	 util_now_us(void);
+int	 util_status_index(int);
+int	 util_notify_ready(void);
+int	 util_write_endpoint(const char *, void *, char **);
+int	 util_write_file(const char *, const char *, char **);
+void	 util_hex(char *, const void *, size_t);
+void	*util_socket(void *, int);
+int	 util_attach(void *, int, const char *, char **);
+void	 util_close(void **, int);
+uint64_t util_random64(void);
+
+/* hist.c: latency histogram, quarter-octave buckets of microseconds */
+#define HIST_BUCKETS	160
+struct hist {
+	uint64_t	 bucket[HIST_BUCKETS];
+	uint64_t	 count;
+};
+void	 hist_add(struct hist *, int64_t);
+double	 hist_quantile(const struct hist *, double);
+
+/* signals.c */
+#define SIGNALS_TERM	0x01
+#define SIGNALS_HUP	0x02
+#define SIGNALS_CHLD	0x04
+int	 signals_init(int, char **);
+int	 signals_fd(void);
+int	 signals_take(void);
+
+/* codec.c */
+char	*codec_b64_encode(const void *, size_t, size_t *);
+void	*codec_b64_decode(const char *, size_t, size_t *);
+char	*codec_hex_encode(const void *, size_t, size_t *);
+void	*codec_hex_decode(const char *, size_t, size_t *);
+int	 codec_utf8_valid(const void *, size_t);
+char	*codec_utf8_fix(const void *, size_t, size_t *);
+
+/* pool.c: the dispatch core shared by the broker and the balancer */
+struct pool;
+struct pool_service;
+
+struct pool_counters {
+	uint64_t	 requests;
+	uint64_t	 status[WAHA_NSTATUS];
+	uint64_t	 expired;
+	struct hist	 latency;
+};
+
+struct pool_req {
+	uint64_t	 token;
+	int		 kind;		/* the owner's, e.g. native or MDP */
+	struct waha_msg	 env;		/* the owner's return address */
+	struct waha_msg	 body;		/* fields, until dispatched */
+	struct pool_service *svc;
+	struct pool_worker *worker;	/* while in flight */
+	int64_t		 arrived;	/* us */
+	int64_t		 deadline;	/* ms; 0 for none */
+	TAILQ_ENTRY(pool_req) svc_link;	/* service queue */
+	TAILQ_ENTRY(pool_req) all_link;	/* pool's queued or running list */
+	TAILQ_ENTRY(pool_req) w_link;	/* worker's in-flight list */
+	UT_hash_handle	 hh;		/* by token, while in flight */
+};
+TAILQ_HEAD(pool_reqs, pool_req);
+
+struct pool_worker {
+	unsigned char	 id[256];	/* ROUTER routing id */
+	size_t		 idlen;
+	struct pool_service *svc;
+	unsigned	 capacity;
+	unsigned	 inflight;
+	uint64_t	 served;
+	int64_t		 last_recv;	/* ms */
+	int64_t		 last_send;	/* ms */
+	int		 leaving;	/* sent DISCONNECT: send it nothing */
+	int		 avail;		/* on the service's available list */
+	struct pool_reqs reqs;
+	TAILQ_ENTRY(pool_worker) svc_link;
+	TAILQ_ENTRY(pool_worker) avail_link;
+	TAILQ_ENTRY(pool_worker) recv_link;
+	TAILQ_ENTRY(pool_worker) send_link;
+	UT_hash_handle	 hh;
+};
+TAILQ_HEAD(pool_workers, pool_worker);
+
+struct pool_service {
+	char		*name;
+	size_t		 len;
+	struct pool_workers workers;	/* live, not leaving */
+	struct pool_workers avail;	/* with free capacity, LRU first */
+	unsigned	 nworkers;
+	unsigned	 leaving;	/* workers gone but finishing */
+	unsigned	 capacity;
+	unsigned	 inflight;
+	unsigned	 queued;
+	struct pool_reqs queue;
+	int64_t		 orphaned;	/* ms since no worker; 0 if some */
+	TAILQ_ENTRY(pool_service) orphan_link;
+	struct pool_counters stats;
+	UT_hash_handle	 hh;
+};
+TAILQ_HEAD(pool_services, pool_service);
+
+struct pool_config {
+	int		 heartbeat;	/* ms */
+	int		 liveness;
+	int		 queue_timeout;	/* ms, -1 for none */
+	int		 run_timeout;	/* ms, -1 for none */
+	int		 service_ttl;	/* ms */
+	unsigned	 max_queue;
+	unsigned	 max_services;
+	size_t		 max_name;
+	const char	*only;		/* accept workers of this service only */
+};
+
+struct pool_ops {
+	/* A request ends: 200 with fields, or another status and a reason. */
+	void	(*reply)(void *, struct pool_req *, int, struct waha_msg *,
+		    size_t, const char *);
+	/* A service got its first live worker or lost its last. */
+	void	(*change)(void *, struct pool_service *);
+	/* Something an operator should read: a worker died, and so on. */
+	void	(*notice)(void *, int, const char *);
+};
+
+struct pool {
+	void		*sock;		/* ROUTER facing the workers */
+	struct pool_config cf;
+	struct pool_ops	 ops;
+	void		*arg;
+	struct pool_service *services;	/* hash by name */
+	struct pool_worker *workers;	/* hash by routing id */
+	struct pool_req	*running;	/* hash by token */
+	struct pool_reqs queued_all;	/* every queued request, oldest first */
+	struct pool_reqs running_all;	/* every running request, oldest first */
+	struct pool_workers by_recv;	/* least recently heard first */
+	struct pool_workers by_send;	/* least recently sent to first */
+	struct pool_services orphans;	/* workerless services, oldest first */
+	unsigned	 nservices;
+	unsigned	 nworkers;
+	unsigned	 nqueued;
+	unsigned	 nrunning;
+	uint64_t	 next_token;
+	int		 draining;
+	struct pool_counters total;
+	uint64_t	 replies;
+	uint64_t	 late;		/* replies to unknown tokens */
+	uint64_t	 unroutable;	/* sends to vanished peers */
+	uint64_t	 bad_worker_msgs;
+	uint64_t	 dropped;	/* MDP requests over max-services */
+	struct waha_msg	 out;		/* scratch for sending */
+};
+
+#define POOL_CREATE	0x01	/* queue even for a never seen service */
+
+struct pool *pool_new(void *, const struct pool_config *,
+	    const struct pool_ops *, void *);
+void	 pool_free(struct pool *);
+struct pool_req *pool_req_new(int);
+void	 pool_submit(struct pool *, struct pool_req *, const char *, size_t,
+	    int);
+void	 pool_worker_msg(struct pool *, struct waha_msg *,
+	    const struct proto_in *, int);
+int	 pool_timeout(struct pool *, int64_t);
+void	 pool_tick(struct pool *, int64_t);
+void	 pool_drain(struct pool *);
+void	 pool_stop(struct pool *);
+struct pool_service *pool_service_find(struct pool *, const char *, size_t);
+
+/* worker.c: the MDP worker session of WAHA's own workers */
+struct worker_config {
+	const char	*url;
+	const char	*service;
+	unsigned	 capacity;
+	int		 heartbeat;	/* ms */
+	int		 liveness;
+	int		 reconnect;	/* ms after a DISCONNECT */
+	/* Something an operator should read: reconnecting, and so on. */
+	void		(*notice)(void *, const char *);
+	void		*arg;
+};
+struct worker_session;
+
+struct worker_session *worker_new(void *, const struct worker_config *,
+	    char **);
+void	 worker_free(struct worker_session *);
+void	*worker_socket(struct worker_session *);
+int	 worker_recv(struct worker_session *, zmq_msg_t *, struct waha_msg *);
+int	 worker_reply(struct worker_session *, zmq_msg_t *,
+	    struct waha_msg *);
+int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
+int	 worker_timeout(struct worker_session *, int64_t);
+void	 worker_tick(struct worker_session *, int64_t);
+void	 worker_withdraw(struct worker_session *);
+int	 worker_register(struct worker_session *, char **);
+int	 worker_registered(struct worker_session *);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * The MDP worker session of WAHA's own workers (script service, balancer
+ * upstream, test worker): READY with a capacity, heartbeats both ways,
+ * REPLY and FAIL, and a fresh socket whenever the broker falls silent or
+ * sends DISCONNECT, so that a restarted broker sees a new worker.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waha.h"
+
+struct worker_session {
+	void			*ctx;
+	struct worker_config	 cf;
+	void			*sock;
+	int			 registered;	/* READY sent, not withdrawn */
+	int64_t			 last_recv;	/* ms */
+	int64_t			 last_send;	/* ms */
+	int64_t			 reconnect_at;	/* ms, 0 if not waiting */
+	struct waha_msg		 in;
+	struct waha_msg		 out;
+};
+
+static void
+notice(struct worker_session *ws, const char *fmt, ...)
+    WAHA_ATTR_PRINTF(2, 3);
+
+static void
+notice(struct worker_session *ws, const char *fmt, ...)
+{
+	char	 buf[512];
+	va_list	 ap;
+
+	if (ws->cf.notice == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ws->cf.notice(ws->cf.arg, buf);
+}
+
+static int
+send_out(struct worker_session *ws)
+{
+	int	 rc;
+
+	if (ws->sock == NULL) {
+		frames_clear(&ws->out);
+		errno = ENOTCONN;
+		return (-1);
+	}
+	rc = frames_send(&ws->out, ws->sock, ZMQ_DONTWAIT);
+	ws->last_send = util_now_ms();
+	return (rc);
+}
+
+/* Create a session and register with the broker at cf->url. */
+struct worker_session *
+worker_new(void *ctx, const struct worker_config *cf, char **cause)
+{
+	struct worker_session	*ws;
+
+	ws = xcalloc(1, sizeof(*ws));
+	ws->ctx = ctx;
+	ws->cf = *cf;
+	frames_init(&ws->in);
+	frames_init(&ws->out);
+	if (worker_register(ws, cause) != 0) {
+		worker_free(ws);
+		return (NULL);
+	}
+	return (ws);
+}
+
+/* Close the session's socket (replies still queued get a short linger). */
+void
+worker_free(struct worker_session *ws)
+{
+	if (ws == NULL)
+		return;
+	util_close(&ws->sock, WAHA_LINGER);
+	frames_free(&ws->in);
+	frames_free(&ws->out);
+	free(ws);
+}
+
+/* The socket to poll; it changes on reconnect, and is NULL meanwhile. */
+void *
+worker_socket(struct worker_session *ws)
+{
+	return (ws->sock);
+}
+
+/* Whether the session is registered (READY sent, not withdrawn). */
+int
+worker_registered(struct worker_session *ws)
+{
+	return (ws->registered);
+}
+
+/*
+ * Register on a new socket: connect and send READY (with the capacity
+ * frame only when it is not 1, so that plain RFC 7 brokers accept it).
+ */
+int
+worker_register(struct worker_session *ws, char **cause)
+{
+	char	 cap[16];
+
+	util_close(&ws->sock, 0);
+	ws->sock = util_socket(ws->ctx, ZMQ_DEALER);
+	if (util_attach(ws->sock, 0, ws->cf.url, cause) != 0) {
+		util_close(&ws->sock, 0);
+		return (-1);
+	}
+	proto_worker_cmd(&ws->out, WAHA_READY);
+	frames_addstr(&ws->out, ws->cf.service);
+	if (ws->cf.capacity != 1) {
+		snprintf(cap, sizeof(cap), "%u", ws->cf.capacity);
+		frames_addstr(&ws->out, cap);
+	}
+	send_out(ws);
+	ws->registered = 1;
+	ws->reconnect_at = 0;
+	ws->last_recv = util_now_ms();
+	return (0);
+}
+
+/* Tell the broker we leave (DISCONNECT); replies can still be sent. */
+void
+worker_withdraw(struct worker_session *ws)
+{
+	if (!ws->registered)
+		return;
+	proto_worker_cmd(&ws->out, WAHA_DISCONNECT);
+	send_out(ws);
+	ws->registered = 0;
+}
+
+static void
+reconnect_later(struct worker_session *ws, const char *why)
+{
+	notice(ws, "%s: reconnecting in %d ms", why, ws->cf.reconnect);
+	util_close(&ws->sock, 0);
+	ws->registered = 0;
+	ws->reconnect_at = util_now_ms() + ws->cf.reconnect;
+}
+
+/*
+ * Read what the broker sent.  Returns 1 with a request (its token and
+ * fields moved into token and body), or 0 when nothing more is waiting.
+ * Heartbeats and DISCONNECT are handled here.
+ */
+int
+worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
+{
+	struct proto_in	 in;
+
+	while (ws->sock != NULL &&
+	    frames_recv(&ws->in, ws->sock, ZMQ_DONTWAIT, WAHA_MAX_FRAMES) == 0) {
+		ws->last_recv = util_now_ms();
+		memset(&in, 0, sizeof(in));
+		in.env = frames_delim(&ws->in, 0);
+		if (!frames_is(&ws->in, in.env + 1, WAHA_MDPW) ||
+		    proto_parse_worker(&ws->in, &in) != 0) {
+			notice(ws, "malformed message from the broker ignored");
+			continue;
+		}
+		switch (in.command) {
+		case WAHA_REQUEST:
+			if (!ws->registered)
+				continue;
+			zmq_msg_move(token, &ws->in.part[in.token]);
+			frames_clear(body);
+			frames_moverange(body, &ws->in, in.body, ws->in.n);
+			return (1);
+		case WAHA_DISCONNECT:
+			if (ws->registered)
+				reconnect_later(ws, "broker sent DISCONNECT");
+			return (0);
+		}
+	}
+	return (0);
+}
+
+/* Send the reply fields of the request with this token (both consumed). */
+int
+worker_reply(struct worker_session *ws, zmq_msg_t *token,
+    struct waha_msg *fields)
+{
+	proto_worker_cmd(&ws->out, WAHA_REPLY);
+	frames_addmove(&ws->out, token);
+	frames_add(&ws->out);
+	frames_moverange(&ws->out, fields, 0, fields->n);
+	frames_clear(fields);
+	return (send_out(ws));
+}
+
+/* Report that the request with this token failed with status. */
+int
+worker_fail(struct worker_session *ws, zmq_msg_t *token, int status,
+    const char *reason)
+{
+	char	 st[8];
+
+	snprintf(st, sizeof(st), "%03d", status);
+	proto_worker_cmd(&ws->out, WAHA_FAIL);
+	frames_addmove(&ws->out, token);
+	frames_add(&ws->out);
+	frames_addstr(&ws->out, st);
+	frames_addstr(&ws->out, reason);
+	return (send_out(ws));
+}
+
+/* Milliseconds until worker_tick has work, or -1. */
+int
+worker_timeout(struct worker_session *ws, int64_t now)
+{
+	int64_t	 t;
+
+	if (ws->reconnect_at != 0)
+		t = ws->reconnect_at;
+	else if (ws->registered) {
+		t = ws->last_send + ws->cf.heartbeat;
+		if (ws->last_recv + (int64_t)ws->cf.heartbeat *
+		    ws->cf.liveness < t)
+			t = ws->last_recv + (int64_t)ws->cf.heartbeat *
+			    ws->cf.liveness;
+	} else
+		return (-1);
+	return (t <= now ? 0 : (int)(t - now));
+}
+
+/* Send heartbeats, and reconnect when the broker has fallen silent. */
+void
+worker_tick(struct worker_session *ws, int64_t now)
+{
+	char	*cause = NULL;
+
+	if (ws->reconnect_at != 0 && ws->reconnect_at <= now) {
+		if (worker_register(ws, &cause) != 0) {
+			notice(ws, "%s", cause);
+			free(cause);
+			ws->reconnect_at = now + ws->cf.reconnect;
+		}
+		return;
+	}
+	if (!ws->registered)
+		return;
+	if (ws->last_recv + (int64_t)ws->cf.heartbeat * ws->cf.liveness <=
+	    now) {
+		notice(ws, "broker silent for %lld ms: reconnecting",
+		    (long long)(now - ws->last_recv));
+		if (worker_register(ws, &cause) != 0) {
+			reconnect_later(ws, cause);
+			free(cause);
+		}
+		return;
+	}
+	if (ws->last_send + ws->cf.heartbeat <= now) {
+		proto_worker_cmd(&ws->out, WAHA_HEARTBEAT_CMD);
+		send_out(ws);
+	}
+}

@@ -1,0 +1,92 @@
+/*
+ * Unit tests of codec.c: base64 and hex both ways, bad input, UTF-8.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "waha.h"
+#include "tap.h"
+
+static void
+b64(const char *in, size_t len, const char *want)
+{
+	char	*out, *back, desc[64];
+	size_t	 olen, blen;
+
+	out = codec_b64_encode(in, len, &olen);
+	snprintf(desc, sizeof(desc), "base64 of %zu bytes", len);
+	tap_is_mem(out, olen, want, strlen(want), desc);
+	back = codec_b64_decode(out, olen, &blen);
+	tap_is_mem(back, blen, in, len, "base64 round trip");
+	free(out);
+	free(back);
+}
+
+int
+main(void)
+{
+	char	*p, all[256];
+	size_t	 len;
+	int	 i;
+
+	TAP_PLAN(33);
+	/* RFC 4648 section 10 vectors. */
+	b64("", 0, "");
+	b64("f", 1, "Zg==");
+	b64("fo", 2, "Zm8=");
+	b64("foo", 3, "Zm9v");
+	b64("foob", 4, "Zm9vYg==");
+	b64("fooba", 5, "Zm9vYmE=");
+	b64("foobar", 6, "Zm9vYmFy");
+	for (i = 0; i < 256; i++)
+		all[i] = (char)i;
+	p = codec_b64_encode(all, 256, &len);
+	free(codec_b64_decode(p, len, &len));
+	tap_is_int(len, 256, "base64 of every byte value round trips");
+	free(p);
+
+	p = codec_b64_decode("Zm9v\nYmFy\n", 10, &len);
+	tap_is_mem(p, len, "foobar", 6, "base64 skips white space");
+	free(p);
+	p = codec_b64_decode("Zm9vYg", 6, &len);
+	tap_is_mem(p, len, "foob", 4, "base64 padding is optional");
+	free(p);
+	tap_ok(codec_b64_decode("Zm9v!", 5, &len) == NULL,
+	    "base64 rejects a byte outside the alphabet");
+	tap_ok(codec_b64_decode("Z", 1, &len) == NULL,
+	    "base64 rejects a lone sextet");
+	tap_ok(codec_b64_decode("Zg=a", 4, &len) == NULL,
+	    "base64 rejects data after padding");
+	tap_ok(codec_b64_decode("Zg===", 5, &len) == NULL,
+	    "base64 rejects too much padding");
+
+	p = codec_hex_encode("\x00\xff\x10", 3, &len);
+	tap_is_mem(p, len, "00ff10", 6, "hex encodes lowercase");
+	free(p);
+	p = codec_hex_decode("00FFab", 6, &len);
+	tap_is_mem(p, len, "\x00\xff\xab", 3, "hex decodes either case");
+	free(p);
+	tap_ok(codec_hex_decode("abc", 3, &len) == NULL,
+	    "hex rejects an odd digit count");
+	tap_ok(codec_hex_decode("zz", 2, &len) == NULL,
+	    "hex rejects a non-digit");
+
+	tap_ok(codec_utf8_valid("h\xc3\xa9llo", 6), "UTF-8 accepts e-acute");
+	tap_ok(codec_utf8_valid("a\0b", 3), "UTF-8 accepts NUL");
+	tap_ok(!codec_utf8_valid("\xc0\xaf", 2), "UTF-8 rejects overlong");
+	tap_ok(!codec_utf8_valid("\xed\xa0\x80", 3),
+	    "UTF-8 rejects a surrogate");
+	tap_ok(!codec_utf8_valid("\xf4\x90\x80\x80", 4),
+	    "UTF-8 rejects past U+10FFFF");
+	tap_ok(!codec_utf8_valid("\xe2\x82", 2), "UTF-8 rejects truncation");
+	p = codec_utf8_fix("a\xffz", 3, &len);
+	tap_is_mem(p, len, "a\xef\xbf\xbdz", 5,
+	    "a bad byte becomes U+FFFD");
+	free(p);
+	p = codec_utf8_fix("\xe2\x82\xac", 3, &len);
+	tap_is_mem(p, len, "\xe2\x82\xac", 3, "valid UTF-8 is unchanged");
+	free(p);
+	TAP_DONE();
+}

@@ -38,7 +38,8 @@ static struct poptOption broker_options[] = {
 	{ "max-queue", '\0', POPT_ARG_STRING, &opt.max_queue, 0,
 	  "requests queued per service, then 503 (default 10000)", "N" },
 	{ "max-msg-size", '\0', POPT_ARG_STRING, &opt.max_msg_size, 0,
-	  "largest frame accepted (default 16777216)", "BYTES" },
+	  "largest request or reply, all frames (default 16777216)",
+	  "BYTES" },
 	{ "max-frames", '\0', POPT_ARG_STRING, &opt.max_frames, 0,
 	  "most frames in a request, then 400 (default 256)", "N" },
 	{ "max-services", '\0', POPT_ARG_STRING, &opt.max_services, 0,
@@ -87,6 +88,7 @@ options(struct broker_env *env, int argc, const char **argv)
 	    opt.service_ttl, 0, INT_MAX, WAHA_SERVICE_TTL);
 	env->max_msg_size = cmdline_num(ctx, "--max-msg-size",
 	    opt.max_msg_size, 1024, INT_MAX, WAHA_MAX_MSG_SIZE);
+	env->cf.max_size = env->max_msg_size;
 	env->max_frames = cmdline_num(ctx, "--max-frames", opt.max_frames,
 	    3, 65536, WAHA_MAX_FRAMES);
 	env->grace = cmdline_num(ctx, "--grace", opt.grace, 0, INT_MAX,
@@ -203,6 +205,10 @@ handle(struct broker_env *env, struct waha_msg *m)
 	int		 ok;
 
 	ok = proto_parse(m, &in, env->cf.max_name) == 0;
+	if (ok && in.kind != PROTO_MDPW && m->bytes > env->cf.max_size) {
+		ok = 0;
+		in.reason = "request too large";
+	}
 	log_trace("message of %zu frames, %s", m->n + m->dropped,
 	    in.kind == PROTO_MDPW ? "worker" :
 	    in.kind == PROTO_MDPC ? "MDP client" : "client");

@@ -16,6 +16,7 @@ frames_init(struct waha_msg *m)
 	m->part = NULL;
 	m->n = m->cap = 0;
 	m->dropped = 0;
+	m->bytes = 0;
 }
 
 /* Close every part; the message is empty but keeps its array. */
@@ -28,6 +29,7 @@ frames_clear(struct waha_msg *m)
 		zmq_msg_close(&m->part[i]);
 	m->n = 0;
 	m->dropped = 0;
+	m->bytes = 0;
 }
 
 /* Close every part and release the array. */
@@ -92,7 +94,8 @@ frames_moverange(struct waha_msg *dst, struct waha_msg *src, size_t from,
 
 /*
  * Receive a whole multipart message into m, which is cleared first.
- * Parts past max are received and discarded, and counted in m->dropped.
+ * Parts past max are received and discarded, and counted in m->dropped;
+ * m->bytes is the size of all parts.
  * Returns 0, or -1 with errno (EAGAIN when nothing is waiting).
  */
 int
@@ -123,6 +126,7 @@ frames_recv(struct waha_msg *m, void *sock, int flags, size_t max)
 			return (-1);
 		}
 		more = zmq_msg_more(p);
+		m->bytes += zmq_msg_size(p);
 		if (p == &spill) {
 			zmq_msg_close(p);
 			m->dropped++;

@@ -502,7 +502,12 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 		return;
 	}
 	w->served++;
-	if (in->command == WAHA_REPLY)
+	if (in->command == WAHA_REPLY && p->cf.max_size > 0 &&
+	    m->bytes > p->cf.max_size) {
+		snprintf(reason, sizeof(reason), "reply larger than %zu bytes",
+		    p->cf.max_size);
+		finish(p, r, 500, NULL, 0, reason);
+	} else if (in->command == WAHA_REPLY)
 		finish(p, r, 200, m, in->body, NULL);
 	else {
 		snprintf(reason, sizeof(reason), "%.*s",

@@ -59,6 +59,7 @@ struct waha_msg {
 	size_t		 n;
 	size_t		 cap;
 	size_t		 dropped;	/* parts received past the limit */
+	size_t		 bytes;		/* received: all parts, dropped too */
 };
 
 /* log.c */
@@ -259,6 +260,7 @@ struct pool_config {
 	unsigned	 max_queue;
 	unsigned	 max_services;
 	size_t		 max_name;
+	size_t		 max_size;	/* largest reply, all frames */
 	const char	*only;		/* accept workers of this service only */
 };
 

@@ -18,6 +18,7 @@ struct worker_session {
 	struct worker_config	 cf;
 	void			*sock;
 	int			 registered;	/* READY sent, not withdrawn */
+	int			 finishing;	/* withdrawn, still heartbeating */
 	int64_t			 last_recv;	/* ms */
 	int64_t			 last_send;	/* ms */
 	int64_t			 reconnect_at;	/* ms, 0 if not waiting */
@@ -125,12 +126,17 @@ worker_register(struct worker_session *ws, char **cause)
 	}
 	send_out(ws);
 	ws->registered = 1;
+	ws->finishing = 0;
 	ws->reconnect_at = 0;
 	ws->last_recv = util_now_ms();
 	return (0);
 }
 
-/* Tell the broker we leave (DISCONNECT); replies can still be sent. */
+/*
+ * Tell the broker we leave (DISCONNECT).  Replies can still be sent, and
+ * heartbeats go on so that the broker keeps accepting them, until the
+ * broker answers a heartbeat with DISCONNECT (it holds nothing of ours).
+ */
 void
 worker_withdraw(struct worker_session *ws)
 {
@@ -139,6 +145,7 @@ worker_withdraw(struct worker_session *ws)
 	proto_worker_cmd(&ws->out, WAHA_DISCONNECT);
 	send_out(ws);
 	ws->registered = 0;
+	ws->finishing = 1;
 }
 
 static void
@@ -181,6 +188,7 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 		case WAHA_DISCONNECT:
 			if (ws->registered)
 				reconnect_later(ws, "broker sent DISCONNECT");
+			ws->finishing = 0;
 			return (0);
 		}
 	}
@@ -224,6 +232,8 @@ worker_timeout(struct worker_session *ws, int64_t now)
 
 	if (ws->reconnect_at != 0)
 		t = ws->reconnect_at;
+	else if (ws->finishing)
+		t = ws->last_send + ws->cf.heartbeat;
 	else if (ws->registered) {
 		t = ws->last_send + ws->cf.heartbeat;
 		if (ws->last_recv + (int64_t)ws->cf.heartbeat *
@@ -249,10 +259,10 @@ worker_tick(struct worker_session *ws, int64_t now)
 		}
 		return;
 	}
-	if (!ws->registered)
+	if (!ws->registered && !ws->finishing)
 		return;
-	if (ws->last_recv + (int64_t)ws->cf.heartbeat * ws->cf.liveness <=
-	    now) {
+	if (ws->registered && ws->last_recv +
+	    (int64_t)ws->cf.heartbeat * ws->cf.liveness <= now) {
 		notice(ws, "broker silent for %lld ms: reconnecting",
 		    (long long)(now - ws->last_recv));
 		if (worker_register(ws, &cause) != 0) {

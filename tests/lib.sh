@@ -52,8 +52,8 @@ is() {
 		echo "ok $_tap_n - $3"
 	else
 		echo "not ok $_tap_n - $3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2" |
-		    sed -e '3,$s/^/#         /'
+		printf '%s\n' "$1" | sed -e '1s/^/#   got:  /' -e '2,$s/^/#         /'
+		printf '%s\n' "$2" | sed -e '1s/^/#   want: /' -e '2,$s/^/#         /'
 		_tap_failed=$((_tap_failed + 1))
 	fi
 }
@@ -218,7 +218,10 @@ start_worker() {
 	shift 2
 	_before=$(workers_of "$_ws")
 	start_daemon "$_wn" "$TEST_WORKER" -u "$BROKER" -n "$_ws" "$@"
-	wait_for "worker $_wn" served "$_ws" $((_before + 1))
+	if ! wait_for "worker $_wn" served "$_ws" $((_before + 1)); then
+		show_log "$_wn"
+		return 1
+	fi
 }
 
 # rss_kb PID: resident memory in kB

@@ -128,7 +128,7 @@ handle(struct worker_session *ws, enum mode mode, zmq_msg_t *token,
 static void
 on_notice(void *arg, const char *msg)
 {
-	log_info("test-worker: %s", msg);
+	log_info("%s", msg);
 }
 
 int
@@ -152,8 +152,10 @@ main(int argc, char **argv)
 	ctx = cmdline_parse("test-worker", NULL, argc, (const char **)argv,
 	    options);
 	for (i = 0; opt.mode != NULL && modes[i] != NULL; i++) {
-		if (strcmp(opt.mode, modes[i]) == 0)
+		if (strcmp(opt.mode, modes[i]) == 0) {
 			mode = i;
+			break;
+		}
 	}
 	if (opt.name == NULL || (opt.mode != NULL && modes[i] == NULL))
 		cmdline_usage(ctx, "-n NAME required, --mode must be known");
@@ -215,10 +217,9 @@ main(int argc, char **argv)
 			}
 		}
 		answer_due(ws, util_now_ms());
-		if (!leaving)
-			worker_tick(ws, util_now_ms());
+		worker_tick(ws, util_now_ms());
 	}
-	log_info("test-worker: exiting, %u requests never answered", npending);
+	log_info("exiting, %u requests never answered", npending);
 	zmq_msg_close(&token);
 	frames_free(&body);
 	worker_free(ws);

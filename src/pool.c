@@ -538,9 +538,10 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 	if (!ok || (w != NULL && in->command == WAHA_READY) ||
 	    in->command == WAHA_REQUEST) {
 		p->bad_worker_msgs++;
-		notice(p, 0, "worker %s: protocol error: %s", w != NULL ?
-		    worker_name(w) : "(unknown)", !ok ? in->reason :
-		    "unexpected command");
+		/* Strangers are not worth a warning: they could flood the log. */
+		notice(p, w != NULL ? 0 : 1, "worker %s: protocol error: %s",
+		    w != NULL ? worker_name(w) : "(unknown)",
+		    !ok ? in->reason : "unexpected command");
 		if (w != NULL)
 			worker_kill(p, w, 503, "worker protocol error");
 		send_stranger(p, m, WAHA_DISCONNECT);

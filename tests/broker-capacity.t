@@ -3,7 +3,7 @@
 # of order; requests spread over the workers of a service.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 setup
-plan 6
+plan 5
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 sleep --heartbeat 200 --mode sleep --capacity 3
@@ -25,18 +25,14 @@ is "$(stat 's["services"]["sleep"]["capacity"]')" 3 \
 # each worker serves two.
 start_worker e1 spread --heartbeat 200 --mode sleep
 start_worker e2 spread --heartbeat 200 --mode sleep
-start=$(date +%s%N)
 jobs=""
 for i in 1 2 3 4; do
 	cli -n spread 500 >/dev/null &
 	jobs="$jobs $!"
 done
 wait $jobs
-ms=$((($(date +%s%N) - start) / 1000000))
 served=$(stat '" ".join(str(w["served"]) for w in s["workers"] if w["service"] == "spread")')
 is "$served" "2 2" "four requests spread two and two over two workers"
-ok "four 500 ms requests on two workers take under 2000 ms ($ms ms)" \
-    test "$ms" -lt 2000
 
 # A worker of capacity 2 next to one of capacity 1: at most 3 at once.
 start_worker m1 mixed --heartbeat 200 --mode sleep --capacity 2

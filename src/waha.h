@@ -186,7 +186,7 @@ void	*codec_hex_decode(const char *, size_t, size_t *);
 int	 codec_utf8_valid(const void *, size_t);
 char	*codec_utf8_fix(const void *, size_t, size_t *);
 
-/* pool.c: the dispatch core shared by the broker and the balancer */
+/* pool.c, pool_worker.c: the dispatch core of the broker and the balancer */
 struct pool;
 struct pool_service;
 
@@ -317,6 +317,19 @@ void	 pool_tick(struct pool *, int64_t);
 void	 pool_drain(struct pool *);
 void	 pool_stop(struct pool *);
 struct pool_service *pool_service_find(struct pool *, const char *, size_t);
+
+/* pool.c and pool_worker.c, between themselves */
+void	 pool_notice(struct pool *, int, const char *, ...)
+	    WAHA_ATTR_PRINTF(3, 4);
+struct pool_service *pool_service_new(struct pool *, const char *, size_t);
+void	 pool_service_orphan(struct pool *, struct pool_service *);
+void	 pool_dispatch(struct pool *, struct pool_service *);
+void	 pool_finish(struct pool *, struct pool_req *, int, struct waha_msg *,
+	    size_t, const char *);
+int	 pool_worker_send(struct pool *, struct pool_worker *, int,
+	    struct pool_req *);
+void	 pool_worker_kill(struct pool *, struct pool_worker *, int,
+	    const char *);
 
 /* worker.c: the MDP worker session of WAHA's own workers */
 struct worker_config {

@@ -1,0 +1,302 @@
+/*
+ * The workers' side of the dispatch core: READY, REPLY, FAIL, HEARTBEAT
+ * and DISCONNECT from MDP workers, sends to them, heartbeats, and the
+ * removal of dead or departed workers with an answer for each request
+ * they held.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waha.h"
+
+static const char *
+worker_name(struct pool_worker *w)
+{
+	static char	 buf[2 * 16 + 1];
+
+	util_hex(buf, w->id, w->idlen > 16 ? 16 : w->idlen);
+	return (buf);
+}
+
+static void
+token_put(unsigned char *b, uint64_t v)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--) {
+		b[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+static int
+token_get(const struct waha_msg *m, size_t i, uint64_t *v)
+{
+	const unsigned char	*b = frames_data(m, i);
+	int			 k;
+
+	if (frames_size(m, i) != 8)
+		return (-1);
+	for (*v = 0, k = 0; k < 8; k++)
+		*v = *v << 8 | b[k];
+	return (0);
+}
+
+/*
+ * Send a command to a worker, with r's token and body for a REQUEST.
+ * The routing id goes first, alone: if the worker has vanished that
+ * send fails and r's body is still intact for another worker.
+ */
+int
+pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
+    struct pool_req *r)
+{
+	unsigned char	 tok[8];
+
+	if (zmq_send(p->sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT)
+	    == -1) {
+		p->unroutable++;
+		return (-1);
+	}
+	proto_worker_cmd(&p->out, cmd);
+	if (r != NULL) {
+		token_put(tok, r->token);
+		frames_addmem(&p->out, tok, sizeof(tok));
+		frames_add(&p->out);
+		frames_moverange(&p->out, &r->body, 0, r->body.n);
+		frames_clear(&r->body);
+	}
+	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
+	if (!w->leaving) {
+		w->last_send = util_now_ms();
+		TAILQ_REMOVE(&p->by_send, w, send_link);
+		TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
+	}
+	return (0);
+}
+
+/* Send a command to a routing id the pool does not know. */
+static void
+send_stranger(struct pool *p, const struct waha_msg *m, int cmd)
+{
+	if (zmq_send(p->sock, frames_data(m, 0), frames_size(m, 0),
+	    ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+		p->unroutable++;
+		return;
+	}
+	proto_worker_cmd(&p->out, cmd);
+	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
+}
+
+static void
+worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
+{
+	struct pool_service	*s;
+	struct pool_worker	*w;
+	const char		*why;
+
+	why = proto_name_check(in->service, in->service_len, p->cf.max_name);
+	if (why == NULL && in->service_len >= 4 &&
+	    memcmp(in->service, "mmi.", 4) == 0)
+		why = "the mmi. namespace is reserved";
+	if (why == NULL && p->cf.only != NULL &&
+	    (in->service_len != strlen(p->cf.only) ||
+	    memcmp(in->service, p->cf.only, in->service_len) != 0))
+		why = "this balancer serves another service";
+	if (why == NULL && p->draining)
+		why = "shutting down";
+	s = why == NULL ? pool_service_find(p, in->service, in->service_len) :
+	    NULL;
+	if (why == NULL && s == NULL && p->nservices >= p->cf.max_services)
+		why = "too many services";
+	if (why != NULL) {
+		pool_notice(p, 0, "worker refused: READY for '%.*s': %s",
+		    (int)(in->service_len > 64 ? 64 : in->service_len),
+		    in->service, why);
+		send_stranger(p, m, WAHA_DISCONNECT);
+		return;
+	}
+	if (s == NULL)
+		s = pool_service_new(p, in->service, in->service_len);
+	w = xcalloc(1, sizeof(*w));
+	w->idlen = frames_size(m, 0);
+	memcpy(w->id, frames_data(m, 0), w->idlen);
+	w->svc = s;
+	w->capacity = in->capacity;
+	w->last_recv = w->last_send = util_now_ms();
+	w->avail = 1;
+	TAILQ_INIT(&w->reqs);
+	HASH_ADD(hh, p->workers, id, w->idlen, w);
+	TAILQ_INSERT_TAIL(&p->by_recv, w, recv_link);
+	TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
+	TAILQ_INSERT_TAIL(&s->workers, w, svc_link);
+	TAILQ_INSERT_TAIL(&s->avail, w, avail_link);
+	p->nworkers++;
+	s->capacity += w->capacity;
+	pool_notice(p, 1, "worker %s ready for %s, capacity %u", worker_name(w),
+	    s->name, w->capacity);
+	if (s->nworkers++ == 0) {
+		TAILQ_REMOVE(&p->orphans, s, orphan_link);
+		s->orphaned = 0;
+		if (p->ops.change != NULL)
+			p->ops.change(p->arg, s);
+	}
+	pool_dispatch(p, s);
+}
+
+/*
+ * Take a worker out of its service's pool: it gets no more requests.
+ * Its in-flight requests stay until they are answered or it dies.
+ */
+static void
+worker_leave(struct pool *p, struct pool_worker *w)
+{
+	struct pool_service	*s = w->svc;
+
+	if (w->leaving)
+		return;
+	w->leaving = 1;
+	TAILQ_REMOVE(&s->workers, w, svc_link);
+	TAILQ_REMOVE(&p->by_send, w, send_link);
+	if (w->avail)
+		TAILQ_REMOVE(&s->avail, w, avail_link);
+	w->avail = 0;
+	s->capacity -= w->capacity;
+	s->leaving++;
+	if (--s->nworkers == 0)
+		pool_service_orphan(p, s);
+}
+
+/* Remove a worker, answering each request it holds with status. */
+static void
+worker_remove(struct pool *p, struct pool_worker *w, int status,
+    const char *reason)
+{
+	struct pool_req	*r;
+
+	worker_leave(p, w);
+	while ((r = TAILQ_FIRST(&w->reqs)) != NULL)
+		pool_finish(p, r, status, NULL, 0, reason);
+	w->svc->leaving--;
+	TAILQ_REMOVE(&p->by_recv, w, recv_link);
+	HASH_DEL(p->workers, w);
+	p->nworkers--;
+	free(w);
+}
+
+/* Remove a worker that failed, and say so. */
+void
+pool_worker_kill(struct pool *p, struct pool_worker *w, int status,
+    const char *reason)
+{
+	pool_notice(p, 0, "worker %s of %s dropped: %s (%u in flight)",
+	    worker_name(w), w->svc->name, reason, w->inflight);
+	worker_remove(p, w, status, reason);
+}
+
+static void
+worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
+    const struct proto_in *in)
+{
+	struct pool_req	*r;
+	uint64_t	 token;
+	char		 reason[256];
+
+	if (token_get(m, in->token, &token) == 0)
+		HASH_FIND(hh, p->running, &token, sizeof(token), r);
+	else
+		r = NULL;
+	if (r == NULL || r->worker != w) {
+		p->late++;
+		return;
+	}
+	w->served++;
+	if (in->command == WAHA_REPLY && p->cf.max_size > 0 &&
+	    m->bytes > p->cf.max_size) {
+		snprintf(reason, sizeof(reason), "reply larger than %zu bytes",
+		    p->cf.max_size);
+		pool_finish(p, r, 500, NULL, 0, reason);
+	} else if (in->command == WAHA_REPLY)
+		pool_finish(p, r, 200, m, in->body, NULL);
+	else {
+		snprintf(reason, sizeof(reason), "%.*s",
+		    (int)in->reason_len, in->reason);
+		pool_finish(p, r, in->status, NULL, 0, reason);
+	}
+	if (w->leaving && w->inflight == 0)
+		worker_remove(p, w, 503, "left");
+	else
+		pool_dispatch(p, w->svc);
+}
+
+/*
+ * Handle a message from an MDP worker, parsed by proto_parse (ok is its
+ * result).  Protocol errors and strangers get DISCONNECT, as RFC 7 says.
+ */
+void
+pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
+    int ok)
+{
+	struct pool_worker	*w;
+
+	if (in->env != 1) {
+		p->bad_worker_msgs++;
+		return;
+	}
+	HASH_FIND(hh, p->workers, frames_data(m, 0), frames_size(m, 0), w);
+	if (!ok || (w != NULL && in->command == WAHA_READY) ||
+	    in->command == WAHA_REQUEST) {
+		p->bad_worker_msgs++;
+		/* Strangers are not worth a warning: they could flood the log. */
+		pool_notice(p, w != NULL ? 0 : 1, "worker %s: protocol error: %s",
+		    w != NULL ? worker_name(w) : "(unknown)",
+		    !ok ? in->reason : "unexpected command");
+		if (w != NULL)
+			pool_worker_kill(p, w, 503, "worker protocol error");
+		send_stranger(p, m, WAHA_DISCONNECT);
+		return;
+	}
+	if (in->command == WAHA_READY) {
+		worker_ready(p, m, in);
+		return;
+	}
+	if (w == NULL) {
+		if (in->command != WAHA_DISCONNECT)
+			send_stranger(p, m, WAHA_DISCONNECT);
+		return;
+	}
+	w->last_recv = util_now_ms();
+	TAILQ_REMOVE(&p->by_recv, w, recv_link);
+	TAILQ_INSERT_TAIL(&p->by_recv, w, recv_link);
+	switch (in->command) {
+	case WAHA_REPLY:
+	case WAHA_FAIL:
+		worker_result(p, w, m, in);
+		break;
+	case WAHA_DISCONNECT:
+		pool_notice(p, 1, "worker %s of %s disconnects, %u in flight",
+		    worker_name(w), w->svc->name, w->inflight);
+		worker_leave(p, w);
+		if (w->inflight == 0)
+			worker_remove(p, w, 503, "left");
+		break;
+	}
+}
+
+/* Answer every running request with 503 and DISCONNECT every worker. */
+void
+pool_stop(struct pool *p)
+{
+	struct pool_worker	*w, *tmp;
+
+	pool_drain(p);
+	HASH_ITER(hh, p->workers, w, tmp) {
+		if (!w->leaving)
+			pool_worker_send(p, w, WAHA_DISCONNECT, NULL);
+		worker_remove(p, w, 503, "shutting down");
+	}
+}

@@ -3,7 +3,7 @@
 # status 1 for every bad option, before any socket is opened.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 setup
-plan 17
+plan 19
 
 out=$("$WAHA_BROKER" --help)
 is "$?" 0 "--help exits 0"
@@ -45,3 +45,9 @@ out=$("$WAHA_BROKER" -u "$BROKER" 2>&1)
 like "$?:$out" "^1:waha-broker: fatal: broker: bind tcp://127.0.0.1:[0-9]+: Address already in use$" \
     "an endpoint in use: exit 1 with the reason"
 is "$(cli -n mmi.services)" "" "the first broker still serves"
+
+# --syslog: nothing on stderr (the lines go to syslog(3) instead).
+start_broker quiet --syslog || exit 1
+stop_daemon quiet
+is "$stopped_status" 0 "a broker with --syslog stops cleanly"
+is "$(cat "$SCRATCH/quiet.log")" "" "and writes nothing to stderr"

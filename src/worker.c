@@ -172,8 +172,16 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 		}
 		switch (in.command) {
 		case WAHA_REQUEST:
-			if (!ws->registered)
+			/*
+			 * A request that crossed our DISCONNECT: the broker
+			 * holds it until it hears from us, so say 503 now
+			 * rather than leave its client waiting.
+			 */
+			if (!ws->registered) {
+				worker_fail(ws, &ws->in.part[in.token], 503,
+				    "worker is leaving");
 				continue;
+			}
 			zmq_msg_move(token, &ws->in.part[in.token]);
 			frames_clear(body);
 			frames_moverange(body, &ws->in, in.body, ws->in.n);

@@ -152,8 +152,10 @@ main(int argc, char **argv)
 	ctx = cmdline_parse("test-worker", NULL, argc, (const char **)argv,
 	    options);
 	for (i = 0; opt.mode != NULL && modes[i] != NULL; i++) {
-		if (strcmp(opt.mode, modes[i]) == 0)
+		if (strcmp(opt.mode, modes[i]) == 0) {
 			mode = i;
+			break;
+		}
 	}
 	if (opt.name == NULL || (opt.mode != NULL && modes[i] == NULL))
 		cmdline_usage(ctx, "-n NAME required, --mode must be known");

@@ -18,6 +18,7 @@ struct worker_session {
 	struct worker_config	 cf;
 	void			*sock;
 	int			 registered;	/* READY sent, not withdrawn */
+	int			 draining;	/* withdrawn for good */
 	int64_t			 last_recv;	/* ms */
 	int64_t			 last_send;	/* ms */
 	int64_t			 reconnect_at;	/* ms, 0 if not waiting */
@@ -125,6 +126,7 @@ worker_register(struct worker_session *ws, char **cause)
 	}
 	send_out(ws);
 	ws->registered = 1;
+	ws->draining = 0;
 	ws->reconnect_at = 0;
 	ws->last_recv = util_now_ms();
 	return (0);
@@ -139,6 +141,19 @@ worker_withdraw(struct worker_session *ws)
 	proto_worker_cmd(&ws->out, WAHA_DISCONNECT);
 	send_out(ws);
 	ws->registered = 0;
+}
+
+/*
+ * Withdraw for a graceful exit: DISCONNECT, then keep sending heartbeats
+ * (and never reconnect), so that the broker keeps accepting the replies of
+ * the requests still in flight for longer than its liveness period.
+ */
+void
+worker_drain(struct worker_session *ws)
+{
+	worker_withdraw(ws);
+	ws->draining = 1;
+	ws->reconnect_at = 0;
 }
 
 static void
@@ -230,7 +245,11 @@ worker_timeout(struct worker_session *ws, int64_t now)
 {
 	int64_t	 t;
 
-	if (ws->reconnect_at != 0)
+	if (ws->draining && ws->sock != NULL)
+		t = ws->last_send + ws->cf.heartbeat;
+	else if (ws->draining)
+		return (-1);
+	else if (ws->reconnect_at != 0)
 		t = ws->reconnect_at;
 	else if (ws->registered) {
 		t = ws->last_send + ws->cf.heartbeat;
@@ -249,6 +268,14 @@ worker_tick(struct worker_session *ws, int64_t now)
 {
 	char	*cause = NULL;
 
+	if (ws->draining) {
+		if (ws->sock != NULL && ws->last_send + ws->cf.heartbeat <=
+		    now) {
+			proto_worker_cmd(&ws->out, WAHA_HEARTBEAT_CMD);
+			send_out(ws);
+		}
+		return;
+	}
 	if (ws->reconnect_at != 0 && ws->reconnect_at <= now) {
 		if (worker_register(ws, &cause) != 0) {
 			notice(ws, "%s", cause);

@@ -102,6 +102,16 @@ void	 cmdline_usage(poptContext, const char *, ...)
 int	 cmdline_num(poptContext, const char *, const char *, long long,
 	    long long, int);
 int	 cmdline_ms(poptContext, const char *, const char *, int);
+/* What the broker and the balancer share: options of their pool.c. */
+struct cmdline_limits {
+	int		 max_msg_size;	/* bytes, ZMQ_MAXMSGSIZE */
+	int		 max_frames;
+	int		 grace;		/* ms to drain on SIGTERM */
+};
+extern struct poptOption cmdline_pool[];
+struct pool_config;
+void	 cmdline_pool_config(poptContext, struct pool_config *,
+	    struct cmdline_limits *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);

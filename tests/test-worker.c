@@ -205,20 +205,19 @@ main(int argc, char **argv)
 		    errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if ((signals_take() & SIGNALS_TERM) && !leaving) {
-			worker_withdraw(ws);
+			worker_drain(ws);
 			leaving = 1;
 		}
-		while (!leaving && worker_recv(ws, &token, &body) == 1) {
+		while (worker_recv(ws, &token, &body) == 1) {
 			handle(ws, mode, &token, &body, delay, status);
 			if (disconnect_after > 0 &&
 			    ++seen >= (unsigned)disconnect_after) {
-				worker_withdraw(ws);
+				worker_drain(ws);
 				leaving = 1;
 			}
 		}
 		answer_due(ws, util_now_ms());
-		if (!leaving)
-			worker_tick(ws, util_now_ms());
+		worker_tick(ws, util_now_ms());
 	}
 	log_info("test-worker: exiting, %u requests never answered", npending);
 	zmq_msg_close(&token);

@@ -19,29 +19,12 @@
 static struct broker_env env0;
 
 static struct {
-	const char	*heartbeat, *liveness, *queue_timeout, *run_timeout;
-	const char	*max_queue, *max_msg_size, *max_frames, *max_services;
-	const char	*max_name, *service_ttl, *grace;
+	const char	*max_services, *max_name, *service_ttl;
 } opt;
 
 static struct poptOption broker_options[] = {
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
 	  "endpoint to bind (default " WAHA_BROKER_URL ")", "URL" },
-	{ "heartbeat", '\0', POPT_ARG_STRING, &opt.heartbeat, 0,
-	  "heartbeat interval with workers (default 2500)", "MS" },
-	{ "liveness", '\0', POPT_ARG_STRING, &opt.liveness, 0,
-	  "heartbeats a worker may miss before it is dead (default 3)", "N" },
-	{ "queue-timeout", '\0', POPT_ARG_STRING, &opt.queue_timeout, 0,
-	  "longest wait in a queue, then 504; -1 none (default 5000)", "MS" },
-	{ "run-timeout", '\0', POPT_ARG_STRING, &opt.run_timeout, 0,
-	  "longest run in a worker, then 504; -1 none (default -1)", "MS" },
-	{ "max-queue", '\0', POPT_ARG_STRING, &opt.max_queue, 0,
-	  "requests queued per service, then 503 (default 10000)", "N" },
-	{ "max-msg-size", '\0', POPT_ARG_STRING, &opt.max_msg_size, 0,
-	  "largest request or reply, all frames (default 16777216)",
-	  "BYTES" },
-	{ "max-frames", '\0', POPT_ARG_STRING, &opt.max_frames, 0,
-	  "most frames in a request, then 400 (default 256)", "N" },
 	{ "max-services", '\0', POPT_ARG_STRING, &opt.max_services, 0,
 	  "most services known at once (default 10000)", "N" },
 	{ "max-name", '\0', POPT_ARG_STRING, &opt.max_name, 0,
@@ -49,9 +32,8 @@ static struct poptOption broker_options[] = {
 	{ "service-ttl", '\0', POPT_ARG_STRING, &opt.service_ttl, 0,
 	  "how long a service outlives its last worker (default 30000)",
 	  "MS" },
-	{ "grace", '\0', POPT_ARG_STRING, &opt.grace, 0,
-	  "on SIGTERM, wait this long for requests in flight (default 5000)",
-	  "MS" },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_pool, 0,
+	  "Dispatch options:", NULL },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
 	  "Daemon options:", NULL },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_bind, 0, NULL, NULL },
@@ -63,36 +45,24 @@ static struct poptOption broker_options[] = {
 static void
 options(struct broker_env *env, int argc, const char **argv)
 {
-	poptContext	 ctx;
+	struct cmdline_limits	 lim;
+	poptContext		 ctx;
 
 	ctx = cmdline_parse("waha-broker", "[OPTION...]", argc, argv,
 	    broker_options);
 	if (poptPeekArg(ctx) != NULL)
 		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
 	env->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
-	env->cf.heartbeat = cmdline_num(ctx, "--heartbeat", opt.heartbeat,
-	    10, 3600000, WAHA_HEARTBEAT);
-	env->cf.liveness = cmdline_num(ctx, "--liveness", opt.liveness,
-	    1, 1000, WAHA_LIVENESS);
-	env->cf.queue_timeout = cmdline_ms(ctx, "--queue-timeout",
-	    opt.queue_timeout, WAHA_QUEUE_TIMEOUT);
-	env->cf.run_timeout = cmdline_ms(ctx, "--run-timeout",
-	    opt.run_timeout, -1);
-	env->cf.max_queue = cmdline_num(ctx, "--max-queue", opt.max_queue,
-	    0, 100000000, WAHA_MAX_QUEUE);
+	cmdline_pool_config(ctx, &env->cf, &lim);
+	env->max_msg_size = lim.max_msg_size;
+	env->max_frames = lim.max_frames;
+	env->grace = lim.grace;
 	env->cf.max_services = cmdline_num(ctx, "--max-services",
 	    opt.max_services, 1, 10000000, WAHA_MAX_SERVICES);
 	env->cf.max_name = cmdline_num(ctx, "--max-name", opt.max_name,
 	    1, WAHA_NAME_MAX, WAHA_NAME_MAX);
 	env->cf.service_ttl = cmdline_num(ctx, "--service-ttl",
 	    opt.service_ttl, 0, INT_MAX, WAHA_SERVICE_TTL);
-	env->max_msg_size = cmdline_num(ctx, "--max-msg-size",
-	    opt.max_msg_size, 1024, INT_MAX, WAHA_MAX_MSG_SIZE);
-	env->cf.max_size = env->max_msg_size;
-	env->max_frames = cmdline_num(ctx, "--max-frames", opt.max_frames,
-	    3, 65536, WAHA_MAX_FRAMES);
-	env->grace = cmdline_num(ctx, "--grace", opt.grace, 0, INT_MAX,
-	    WAHA_GRACE);
 	poptFreeContext(ctx);
 }
 

@@ -39,6 +39,61 @@ struct poptOption cmdline_bind[] = {
 	POPT_TABLEEND
 };
 
+static struct {
+	const char	*heartbeat, *liveness, *queue_timeout, *run_timeout;
+	const char	*max_queue, *max_msg_size, *max_frames, *grace;
+} pool_opt;
+
+/* The dispatch options of a daemon built on pool.c. */
+struct poptOption cmdline_pool[] = {
+	{ "heartbeat", '\0', POPT_ARG_STRING, &pool_opt.heartbeat, 0,
+	  "heartbeat interval (default 2500)", "MS" },
+	{ "liveness", '\0', POPT_ARG_STRING, &pool_opt.liveness, 0,
+	  "heartbeats a peer may miss before it is dead (default 3)", "N" },
+	{ "queue-timeout", '\0', POPT_ARG_STRING, &pool_opt.queue_timeout, 0,
+	  "longest wait in a queue, then 504; -1 none (default 5000)", "MS" },
+	{ "run-timeout", '\0', POPT_ARG_STRING, &pool_opt.run_timeout, 0,
+	  "longest run in a worker, then 504; -1 none (default -1)", "MS" },
+	{ "max-queue", '\0', POPT_ARG_STRING, &pool_opt.max_queue, 0,
+	  "requests queued per service, then 503 (default 10000)", "N" },
+	{ "max-msg-size", '\0', POPT_ARG_STRING, &pool_opt.max_msg_size, 0,
+	  "largest request or reply, all frames (default 16777216)",
+	  "BYTES" },
+	{ "max-frames", '\0', POPT_ARG_STRING, &pool_opt.max_frames, 0,
+	  "most frames in a request, then 400 (default 256)", "N" },
+	{ "grace", '\0', POPT_ARG_STRING, &pool_opt.grace, 0,
+	  "on SIGTERM, wait this long for requests in flight (default 5000)",
+	  "MS" },
+	POPT_TABLEEND
+};
+
+/*
+ * Check the values given to the cmdline_pool options and fill cf and
+ * lim with them or their defaults; a bad one is a usage error.
+ */
+void
+cmdline_pool_config(poptContext ctx, struct pool_config *cf,
+    struct cmdline_limits *lim)
+{
+	cf->heartbeat = cmdline_num(ctx, "--heartbeat", pool_opt.heartbeat,
+	    10, 3600000, WAHA_HEARTBEAT);
+	cf->liveness = cmdline_num(ctx, "--liveness", pool_opt.liveness,
+	    1, 1000, WAHA_LIVENESS);
+	cf->queue_timeout = cmdline_ms(ctx, "--queue-timeout",
+	    pool_opt.queue_timeout, WAHA_QUEUE_TIMEOUT);
+	cf->run_timeout = cmdline_ms(ctx, "--run-timeout",
+	    pool_opt.run_timeout, -1);
+	cf->max_queue = cmdline_num(ctx, "--max-queue", pool_opt.max_queue,
+	    0, 100000000, WAHA_MAX_QUEUE);
+	lim->max_msg_size = cmdline_num(ctx, "--max-msg-size",
+	    pool_opt.max_msg_size, 1024, INT_MAX, WAHA_MAX_MSG_SIZE);
+	cf->max_size = lim->max_msg_size;
+	lim->max_frames = cmdline_num(ctx, "--max-frames", pool_opt.max_frames,
+	    3, WAHA_FRAMES_LIMIT, WAHA_MAX_FRAMES);
+	lim->grace = cmdline_num(ctx, "--grace", pool_opt.grace, 0, INT_MAX,
+	    WAHA_GRACE);
+}
+
 /*
  * Parse argv against table, handling -v, --help and --version.  A bad
  * option is a usage error: one line on stderr and exit 1.

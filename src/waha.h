@@ -32,6 +32,7 @@
 #define WAHA_MAX_QUEUE		10000
 #define WAHA_MAX_SERVICES	10000
 #define WAHA_MAX_FRAMES		256
+#define WAHA_FRAMES_LIMIT	65536	/* the most --max-frames may be */
 #define WAHA_MAX_MSG_SIZE	(16 * 1024 * 1024)
 #define WAHA_GRACE		5000	/* ms */
 #define WAHA_NAME_MAX		255
@@ -103,6 +104,16 @@ void	 cmdline_usage(poptContext, const char *, ...)
 int	 cmdline_num(poptContext, const char *, const char *, long long,
 	    long long, int);
 int	 cmdline_ms(poptContext, const char *, const char *, int);
+/* What the broker and the balancer share: options of their pool.c. */
+struct cmdline_limits {
+	int		 max_msg_size;	/* bytes, ZMQ_MAXMSGSIZE */
+	int		 max_frames;
+	int		 grace;		/* ms to drain on SIGTERM */
+};
+extern struct poptOption cmdline_pool[];
+struct pool_config;
+void	 cmdline_pool_config(poptContext, struct pool_config *,
+	    struct cmdline_limits *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);
@@ -356,6 +367,7 @@ int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
 int	 worker_timeout(struct worker_session *, int64_t);
 void	 worker_tick(struct worker_session *, int64_t);
 void	 worker_withdraw(struct worker_session *);
+void	 worker_drain(struct worker_session *);
 int	 worker_register(struct worker_session *, char **);
 int	 worker_registered(struct worker_session *);
 

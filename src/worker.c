@@ -18,7 +18,7 @@ struct worker_session {
 	struct worker_config	 cf;
 	void			*sock;
 	int			 registered;	/* READY sent, not withdrawn */
-	int			 finishing;	/* withdrawn, still heartbeating */
+	int			 draining;	/* withdrawn for good */
 	int64_t			 last_recv;	/* ms */
 	int64_t			 last_send;	/* ms */
 	int64_t			 reconnect_at;	/* ms, 0 if not waiting */
@@ -126,17 +126,13 @@ worker_register(struct worker_session *ws, char **cause)
 	}
 	send_out(ws);
 	ws->registered = 1;
-	ws->finishing = 0;
+	ws->draining = 0;
 	ws->reconnect_at = 0;
 	ws->last_recv = util_now_ms();
 	return (0);
 }
 
-/*
- * Tell the broker we leave (DISCONNECT).  Replies can still be sent, and
- * heartbeats go on so that the broker keeps accepting them, until the
- * broker answers a heartbeat with DISCONNECT (it holds nothing of ours).
- */
+/* Tell the broker we leave (DISCONNECT); replies can still be sent. */
 void
 worker_withdraw(struct worker_session *ws)
 {
@@ -145,7 +141,19 @@ worker_withdraw(struct worker_session *ws)
 	proto_worker_cmd(&ws->out, WAHA_DISCONNECT);
 	send_out(ws);
 	ws->registered = 0;
-	ws->finishing = 1;
+}
+
+/*
+ * Withdraw for a graceful exit: DISCONNECT, then keep sending heartbeats
+ * (and never reconnect), so that the broker keeps accepting the replies of
+ * the requests still in flight for longer than its liveness period.
+ */
+void
+worker_drain(struct worker_session *ws)
+{
+	worker_withdraw(ws);
+	ws->draining = 1;
+	ws->reconnect_at = 0;
 }
 
 static void
@@ -168,7 +176,8 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 	struct proto_in	 in;
 
 	while (ws->sock != NULL &&
-	    frames_recv(&ws->in, ws->sock, ZMQ_DONTWAIT, WAHA_MAX_FRAMES) == 0) {
+	    frames_recv(&ws->in, ws->sock, ZMQ_DONTWAIT,
+	    WAHA_FRAMES_LIMIT + 8) == 0) {
 		ws->last_recv = util_now_ms();
 		memset(&in, 0, sizeof(in));
 		in.env = frames_delim(&ws->in, 0);
@@ -179,8 +188,16 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 		}
 		switch (in.command) {
 		case WAHA_REQUEST:
-			if (!ws->registered)
+			/*
+			 * A request that crossed our DISCONNECT: the broker
+			 * holds it until it hears from us, so say 503 now
+			 * rather than leave its client waiting.
+			 */
+			if (!ws->registered) {
+				worker_fail(ws, &ws->in.part[in.token], 503,
+				    "worker is leaving");
 				continue;
+			}
 			zmq_msg_move(token, &ws->in.part[in.token]);
 			frames_clear(body);
 			frames_moverange(body, &ws->in, in.body, ws->in.n);
@@ -188,7 +205,6 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 		case WAHA_DISCONNECT:
 			if (ws->registered)
 				reconnect_later(ws, "broker sent DISCONNECT");
-			ws->finishing = 0;
 			return (0);
 		}
 	}
@@ -230,10 +246,12 @@ worker_timeout(struct worker_session *ws, int64_t now)
 {
 	int64_t	 t;
 
-	if (ws->reconnect_at != 0)
-		t = ws->reconnect_at;
-	else if (ws->finishing)
+	if (ws->draining && ws->sock != NULL)
 		t = ws->last_send + ws->cf.heartbeat;
+	else if (ws->draining)
+		return (-1);
+	else if (ws->reconnect_at != 0)
+		t = ws->reconnect_at;
 	else if (ws->registered) {
 		t = ws->last_send + ws->cf.heartbeat;
 		if (ws->last_recv + (int64_t)ws->cf.heartbeat *
@@ -251,6 +269,14 @@ worker_tick(struct worker_session *ws, int64_t now)
 {
 	char	*cause = NULL;
 
+	if (ws->draining) {
+		if (ws->sock != NULL && ws->last_send + ws->cf.heartbeat <=
+		    now) {
+			proto_worker_cmd(&ws->out, WAHA_HEARTBEAT_CMD);
+			send_out(ws);
+		}
+		return;
+	}
 	if (ws->reconnect_at != 0 && ws->reconnect_at <= now) {
 		if (worker_register(ws, &cause) != 0) {
 			notice(ws, "%s", cause);
@@ -259,10 +285,10 @@ worker_tick(struct worker_session *ws, int64_t now)
 		}
 		return;
 	}
-	if (!ws->registered && !ws->finishing)
+	if (!ws->registered)
 		return;
-	if (ws->registered && ws->last_recv +
-	    (int64_t)ws->cf.heartbeat * ws->cf.liveness <= now) {
+	if (ws->last_recv + (int64_t)ws->cf.heartbeat * ws->cf.liveness <=
+	    now) {
 		notice(ws, "broker silent for %lld ms: reconnecting",
 		    (long long)(now - ws->last_recv));
 		if (worker_register(ws, &cause) != 0) {

@@ -64,20 +64,25 @@ wait_for "the late reply" sh -c \
 is "$(stat 's["totals"]["late_replies"]')" 1 "its late reply is counted"
 is "$(cli -n busy 2)" 2 "the worker serves again"
 
-# Service time-to-live: the worker goes; within the TTL a request waits
-# (and is served when a worker comes back); after it, 404.
-stop_daemon w1
-cli -t 10000 -n busy 5 >"$SCRATCH/waiting" 2>&1 &
+# Service time-to-live (on a broker of its own, with a queue timeout that
+# cannot interfere): the worker goes; within the TTL a request waits and
+# is served when a worker comes back; after the TTL, 404.
+start_broker b2 --heartbeat 200 --queue-timeout 30000 --service-ttl 3000 ||
+    exit 1
+BROKER=$url_b2
+start_worker w2 ttl --heartbeat 200
+stop_daemon w2
+cli -t 30000 -n ttl 5 >"$SCRATCH/waiting" 2>&1 &
 waiting=$!
 wait_for "the request to queue" sh -c \
     "\"$WAHA_CLI\" -u $BROKER -n mmi.stats | grep -q '\"queued\":1'"
-start_worker w2 busy --heartbeat 200 --mode sleep
+start_worker w3 ttl --heartbeat 200
 wait $waiting
 is "$(cat "$SCRATCH/waiting")" 5 \
     "a request to a service between workers waits for the next one"
-stop_daemon w2
+stop_daemon w3
 wait_for "the service to expire" sh -c \
     "\"$WAHA_CLI\" -u $BROKER -n mmi.stats | grep -q '\"services\":{}'"
-out=$(cli -n busy 6 2>&1)
+out=$(cli -n ttl 6 2>&1)
 is "$out" "waha-cli: 404 no such service" \
     "after --service-ttl without workers the service is gone: 404"

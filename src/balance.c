@@ -1,0 +1,322 @@
+/*
+ * waha-proxy-balance: a broker for exactly one service.  Its backend
+ * ROUTER takes that service's MDP workers through the broker's dispatch
+ * core (pool.c); upstream it is one worker of the service at the broker
+ * (balance_up.c), registered only while the pool has a live worker.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waha.h"
+#include "balance.h"
+
+static struct balance_env env0;
+
+static struct {
+	const char	*name, *backend, *capacity;
+} opt;
+
+static struct poptOption balance_options[] = {
+	{ "name", 'n', POPT_ARG_STRING, &opt.name, 0,
+	  "the service to balance (required)", "NAME" },
+	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
+	  "broker to register with (default " WAHA_BROKER_URL ")", "URL" },
+	{ "backend", 'b', POPT_ARG_STRING, &opt.backend, 0,
+	  "endpoint to bind for the workers (default " WAHA_BALANCE_URL ")",
+	  "URL" },
+	{ "capacity", '\0', POPT_ARG_STRING, &opt.capacity, 0,
+	  "requests the broker may have in flight here (default 1024)",
+	  "N" },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_pool, 0,
+	  "Dispatch options (towards the broker and the workers):", NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
+	  "Daemon options:", NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_bind, 0, NULL, NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
+	  "Common options:", NULL },
+	POPT_TABLEEND
+};
+
+static void
+check_name(poptContext ctx, const char *name)
+{
+	const char	*why;
+
+	if (name == NULL)
+		cmdline_usage(ctx, "-n NAME is required");
+	why = proto_name_check(name, strlen(name), WAHA_NAME_MAX);
+	if (why == NULL && strncmp(name, "mmi.", 4) == 0)
+		why = "the mmi. namespace is reserved";
+	if (why != NULL)
+		cmdline_usage(ctx, "-n: %s", why);
+}
+
+static void
+options(struct balance_env *env, int argc, const char **argv)
+{
+	struct cmdline_limits	 lim;
+	poptContext		 ctx;
+
+	ctx = cmdline_parse("waha-proxy-balance", "-n NAME [OPTION...]",
+	    argc, argv, balance_options);
+	if (poptPeekArg(ctx) != NULL)
+		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
+	check_name(ctx, opt.name);
+	env->bind = opt.backend != NULL ? opt.backend : WAHA_BALANCE_URL;
+	cmdline_pool_config(ctx, &env->cf, &lim);
+	env->max_msg_size = lim.max_msg_size;
+	env->max_frames = lim.max_frames;
+	env->grace = lim.grace;
+	env->cf.service_ttl = WAHA_SERVICE_TTL;
+	env->cf.max_services = 1;
+	env->cf.max_name = WAHA_NAME_MAX;
+	env->cf.only = opt.name;
+	env->wcf.url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
+	env->wcf.service = opt.name;
+	env->wcf.capacity = cmdline_num(ctx, "--capacity", opt.capacity,
+	    1, WAHA_CAPACITY_MAX, BALANCE_CAPACITY);
+	env->wcf.heartbeat = env->cf.heartbeat;
+	env->wcf.liveness = env->cf.liveness;
+	env->wcf.reconnect = env->cf.heartbeat;
+	poptFreeContext(ctx);
+}
+
+static void
+on_notice(void *arg, int level, const char *msg)
+{
+	if (level == 0)
+		log_warnx("backend: %s", msg);
+	else
+		log_debug("backend: %s", msg);
+}
+
+static void
+on_up_notice(void *arg, const char *msg)
+{
+	log_info("upstream: %s", msg);
+}
+
+/* The service got its first live backend worker or lost its last. */
+static void
+on_change(void *arg, struct pool_service *s)
+{
+	struct balance_env	*env = arg;
+
+	log_debug("backend: %u live workers", s->nworkers);
+	balance_up_sync(env);
+}
+
+/*
+ * A message on the backend from something that is not a worker: count
+ * it, log it (the first and then at each power of two, so a flood
+ * cannot fill the log), and tell a native client where it went wrong.
+ */
+static void
+stranger(struct balance_env *env, struct waha_msg *m,
+    const struct proto_in *in)
+{
+	env->strangers++;
+	if ((env->strangers & (env->strangers - 1)) == 0)
+		log_warnx("backend: message from a %s ignored: not a worker "
+		    "(%llu so far)", in->kind == PROTO_MDPC ? "MDP client" :
+		    "client", (unsigned long long)env->strangers);
+	if (in->kind != PROTO_NATIVE || in->env == 0)
+		return;
+	frames_clear(&env->out);
+	frames_moverange(&env->out, m, 0, in->env);
+	frames_add(&env->out);
+	frames_addstr(&env->out, "400");
+	frames_addstr(&env->out, "balancer backend: only workers connect here");
+	if (frames_send(&env->out, env->back, ZMQ_DONTWAIT) == -1)
+		env->pool->unroutable++;
+}
+
+static void
+backend_msg(struct balance_env *env, struct waha_msg *m)
+{
+	struct proto_in	 in;
+	int		 ok;
+
+	ok = proto_parse(m, &in, WAHA_NAME_MAX) == 0;
+	log_trace("backend: message of %zu frames", m->n + m->dropped);
+	if (in.kind == PROTO_MDPW)
+		pool_worker_msg(env->pool, m, &in, ok);
+	else
+		stranger(env, m, &in);
+}
+
+static void
+start_drain(struct balance_env *env)
+{
+	log_info("balance: shutting down: %u queued requests answered 503, "
+	    "waiting up to %d ms for %u in flight", env->pool->nqueued,
+	    env->grace, env->pool->nrunning);
+	env->draining = 1;
+	env->grace_end = util_now_ms() + env->grace;
+	balance_up_sync(env);
+	pool_drain(env->pool);
+}
+
+static int
+next_timeout(struct balance_env *env, int64_t now)
+{
+	int	 t, u;
+
+	t = pool_timeout(env->pool, now);
+	u = balance_up_timeout(env, now);
+	if (u != -1 && (t == -1 || u < t))
+		t = u;
+	if (env->draining && (t == -1 || env->grace_end - now < t))
+		t = env->grace_end <= now ? 0 : (int)(env->grace_end - now);
+	return (t);
+}
+
+/*
+ * The zmq_poll loop: signals, then timers, then the backend and the
+ * upstream sockets.  The upstream sockets change as the registration
+ * follows the pool, so the pollitems are rebuilt on every turn.
+ */
+static void
+balance_loop_run(struct balance_env *env)
+{
+	zmq_pollitem_t	*items = NULL;
+	size_t		 nalloc = 0;
+	int		 timeout, n;
+
+	for (;;) {
+		timeout = next_timeout(env, util_now_ms());
+		if (nalloc < 3 + env->nretired) {
+			nalloc = 3 + env->nretired;
+			items = xreallocarray(items, nalloc, sizeof(*items));
+		}
+		memset(items, 0, 2 * sizeof(*items));
+		items[0].fd = signals_fd();
+		items[0].events = ZMQ_POLLIN;
+		items[1].socket = env->back;
+		items[1].events = ZMQ_POLLIN;
+		n = 2 + balance_up_sockets(env, items + 2);
+		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		if (signals_take() & SIGNALS_TERM) {
+			if (env->draining) {
+				log_info("balance: second signal, exiting now");
+				break;
+			}
+			start_drain(env);
+		}
+		pool_tick(env->pool, util_now_ms());
+		balance_up_tick(env, util_now_ms());
+		for (n = 0; n < BALANCE_BATCH && frames_recv(&env->in,
+		    env->back, ZMQ_DONTWAIT, env->max_frames) == 0; n++)
+			backend_msg(env, &env->in);
+		balance_up_recv(env);
+		if (env->draining && (env->pool->nrunning == 0 ||
+		    util_now_ms() >= env->grace_end))
+			break;
+	}
+	free(items);
+}
+
+/*
+ * Check the broker endpoint now, while a mistake is still a startup
+ * error: the first registration may come much later.  zmq_connect only
+ * parses it; the socket is closed before any peer is involved.
+ */
+static void
+check_url(struct balance_env *env)
+{
+	void	*probe;
+	char	*cause = NULL;
+
+	probe = util_socket(env->ctx, ZMQ_DEALER);
+	if (util_attach(probe, 0, env->wcf.url, &cause) != 0)
+		fatalx("upstream: %s", cause);
+	util_close(&probe, 0);
+}
+
+static void
+balance_open(struct balance_env *env)
+{
+	char	*cause = NULL;
+	int64_t	 maxsize = env->max_msg_size;
+	size_t	 len = sizeof(env->bound);
+	int	 one = 1;
+
+	env->ctx = zmq_ctx_new();
+	check_url(env);
+	env->back = util_socket(env->ctx, ZMQ_ROUTER);
+	zmq_setsockopt(env->back, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	zmq_setsockopt(env->back, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
+	if (util_attach(env->back, 1, env->bind, &cause) != 0)
+		fatalx("backend: %s", cause);
+	if (zmq_getsockopt(env->back, ZMQ_LAST_ENDPOINT, env->bound, &len) != 0)
+		strlcpy(env->bound, env->bind, sizeof(env->bound));
+	if (cmdline.endpoint_file != NULL &&
+	    util_write_endpoint(cmdline.endpoint_file, env->back, &cause) != 0)
+		fatalx("backend: %s", cause);
+	if (signals_init(0, &cause) != 0)
+		fatalx("balance: %s", cause);
+}
+
+/* Say what each backend worker served, answer what is left, and close. */
+static void
+balance_stop(struct balance_env *env)
+{
+	struct pool_worker	*w, *tmp;
+	char			 id[2 * 16 + 1];
+
+	HASH_ITER(hh, env->pool->workers, w, tmp) {
+		util_hex(id, w->id, w->idlen > 16 ? 16 : w->idlen);
+		log_info("backend: worker %s served %llu", id,
+		    (unsigned long long)w->served);
+	}
+	pool_stop(env->pool);
+	balance_up_free(env);
+	log_info("balance: stopped: %llu requests, %llu replies, "
+	    "%llu unroutable, %llu messages from non-workers",
+	    (unsigned long long)env->pool->total.requests,
+	    (unsigned long long)env->pool->replies,
+	    (unsigned long long)env->pool->unroutable,
+	    (unsigned long long)env->strangers);
+	pool_free(env->pool);
+	frames_free(&env->in);
+	frames_free(&env->out);
+	frames_free(&env->body);
+	zmq_msg_close(&env->token);
+	util_close(&env->back, WAHA_LINGER);
+	zmq_ctx_term(env->ctx);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct balance_env	*env = &env0;
+	struct pool_ops		 ops = { balance_up_reply, on_change,
+				    on_notice };
+
+	options(env, argc, (const char **)argv);
+	log_init(cmdline.syslog, cmdline.verbose, "waha-proxy-balance");
+	env->wcf.notice = on_up_notice;
+	env->wcf.arg = env;
+	TAILQ_INIT(&env->retired);
+	frames_init(&env->in);
+	frames_init(&env->out);
+	frames_init(&env->body);
+	zmq_msg_init(&env->token);
+	balance_open(env);
+	env->pool = pool_new(env->back, &env->cf, &ops, env);
+	log_info("balance: %s for %s: backend bound to %s, broker %s",
+	    PACKAGE_VERSION, env->wcf.service, env->bound, env->wcf.url);
+	if (util_notify_ready() != 0)
+		log_warn("balance: NOTIFY_SOCKET");
+
+	balance_loop_run(env);
+
+	balance_stop(env);
+	log_info("balance: exiting");
+	return (0);
+}

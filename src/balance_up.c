@@ -42,7 +42,7 @@ withdraw_up(struct balance_env *env)
 {
 	struct balance_up	*u = env->cur;
 
-	worker_drain(u->ws);
+	worker_withdraw(u->ws);
 	u->retired = util_now_ms();
 	TAILQ_INSERT_TAIL(&env->retired, u, link);
 	env->nretired++;

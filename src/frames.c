@@ -146,15 +146,19 @@ frames_send(struct waha_msg *m, void *sock, int flags)
 	size_t	 i;
 	int	 rc = 0;
 
-	for (i = 0; i < m->n; i++) {
-		if (zmq_msg_send(&m->part[i], sock,
-		    flags | (i + 1 < m->n ? ZMQ_SNDMORE : 0)) == -1) {
-			rc = -1;
-			break;
-		}
+	for (i = 0; i < m->n && rc != -1; i++) {
+		/*
+		 * A signal (SIGCHLD in the script service) can interrupt a
+		 * send even with ZMQ_DONTWAIT: retry, or the message is lost
+		 * or, past its first part, cut in two.
+		 */
+		while ((rc = zmq_msg_send(&m->part[i], sock,
+		    flags | (i + 1 < m->n ? ZMQ_SNDMORE : 0))) == -1 &&
+		    errno == EINTR)
+			;
 	}
 	frames_clear(m);
-	return (rc);
+	return (rc == -1 ? -1 : 0);
 }
 
 /* Index of the first empty part at or after from, or m->n if none. */

@@ -47,6 +47,24 @@ token_get(const struct waha_msg *m, size_t i, uint64_t *v)
 }
 
 /*
+ * Send a routing id, first part of a message, without blocking; a peer
+ * that is gone (or whose pipe is full) is counted and -1 returned.  A
+ * signal is no reason to give up (EINTR).
+ */
+static int
+send_id(struct pool *p, const void *id, size_t len)
+{
+	int	 rc;
+
+	while ((rc = zmq_send(p->sock, id, len, ZMQ_SNDMORE | ZMQ_DONTWAIT))
+	    == -1 && errno == EINTR)
+		;
+	if (rc == -1)
+		p->unroutable++;
+	return (rc == -1 ? -1 : 0);
+}
+
+/*
  * Send a command to a worker, with r's token and body for a REQUEST.
  * The routing id goes first, alone: if the worker has vanished that
  * send fails and r's body is still intact for another worker.
@@ -57,11 +75,8 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 {
 	unsigned char	 tok[8];
 
-	if (zmq_send(p->sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT)
-	    == -1) {
-		p->unroutable++;
+	if (send_id(p, w->id, w->idlen) == -1)
 		return (-1);
-	}
 	proto_worker_cmd(&p->out, cmd);
 	if (r != NULL) {
 		token_put(tok, r->token);
@@ -83,11 +98,8 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 static void
 send_stranger(struct pool *p, const struct waha_msg *m, int cmd)
 {
-	if (zmq_send(p->sock, frames_data(m, 0), frames_size(m, 0),
-	    ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
-		p->unroutable++;
+	if (send_id(p, frames_data(m, 0), frames_size(m, 0)) == -1)
 		return;
-	}
 	proto_worker_cmd(&p->out, cmd);
 	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
 }

@@ -367,7 +367,7 @@ int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
 int	 worker_timeout(struct worker_session *, int64_t);
 void	 worker_tick(struct worker_session *, int64_t);
 void	 worker_withdraw(struct worker_session *);
-void	 worker_drain(struct worker_session *);
+void	 worker_withdraw(struct worker_session *);
 int	 worker_register(struct worker_session *, char **);
 int	 worker_registered(struct worker_session *);
 

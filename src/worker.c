@@ -132,26 +132,19 @@ worker_register(struct worker_session *ws, char **cause)
 	return (0);
 }
 
-/* Tell the broker we leave (DISCONNECT); replies can still be sent. */
+/*
+ * Leave for good: DISCONNECT, then keep sending heartbeats (and never
+ * reconnect), so that the broker keeps accepting the replies of the
+ * requests still in flight for longer than its liveness period.
+ */
 void
 worker_withdraw(struct worker_session *ws)
 {
-	if (!ws->registered)
-		return;
-	proto_worker_cmd(&ws->out, WAHA_DISCONNECT);
-	send_out(ws);
-	ws->registered = 0;
-}
-
-/*
- * Withdraw for a graceful exit: DISCONNECT, then keep sending heartbeats
- * (and never reconnect), so that the broker keeps accepting the replies of
- * the requests still in flight for longer than its liveness period.
- */
-void
-worker_drain(struct worker_session *ws)
-{
-	worker_withdraw(ws);
+	if (ws->registered) {
+		proto_worker_cmd(&ws->out, WAHA_DISCONNECT);
+		send_out(ws);
+		ws->registered = 0;
+	}
 	ws->draining = 1;
 	ws->reconnect_at = 0;
 }
@@ -205,6 +198,10 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 		case WAHA_DISCONNECT:
 			if (ws->registered)
 				reconnect_later(ws, "broker sent DISCONNECT");
+			else if (ws->draining) {
+				/* It holds nothing of ours: stop talking. */
+				util_close(&ws->sock, 0);
+			}
 			return (0);
 		}
 	}

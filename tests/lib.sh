@@ -9,6 +9,7 @@
 : "${TEST_WORKER:=./test-worker}"
 : "${TEST_RAW:=./test-raw}"
 : "${TEST_LOAD:=./test-load}"
+: "${WAHA_SCRIPT:=../src/waha-service-script}"
 : "${WAHA_SCRATCH:=${TMPDIR:-/tmp}}"
 : "${WAIT_LIMIT:=20}"		# seconds a wait_for may take
 : "${TEST_LIMIT:=300}"		# seconds a whole test may take
@@ -73,12 +74,12 @@ like() {
 # wait_for DESC COMMAND...: poll until the command succeeds, up to
 # WAIT_LIMIT seconds; returns 1 (and says so) if it never does.
 wait_for() {
-	_d=$1
+	_wd=$1
 	shift
 	_end=$(($(date +%s) + WAIT_LIMIT))
 	while ! "$@" >/dev/null 2>&1; do
 		if [ "$(date +%s)" -ge "$_end" ]; then
-			diag "gave up waiting for $_d"
+			diag "gave up waiting for $_wd"
 			return 1
 		fi
 		sleep 0.05
@@ -210,18 +211,42 @@ s = json.load(sys.stdin)
 print(eval(sys.argv[1]))' "$1"
 }
 
+# start_served NAME SERVICE COMMAND...: start_daemon a worker program
+# and wait until the broker counts one more worker of SERVICE.
+start_served() {
+	_wn=$1
+	_ws=$2
+	shift 2
+	_before=$(workers_of "$_ws")
+	start_daemon "$_wn" "$@"
+	if ! wait_for "worker $_wn" served "$_ws" $((_before + 1)); then
+		show_log "$_wn"
+		return 1
+	fi
+}
+
 # start_worker NAME SERVICE [OPTIONS...]: a test worker on $BROKER,
 # waited for until the broker counts it.
 start_worker() {
 	_wn=$1
 	_ws=$2
 	shift 2
-	_before=$(workers_of "$_ws")
-	start_daemon "$_wn" "$TEST_WORKER" -u "$BROKER" -n "$_ws" "$@"
-	if ! wait_for "worker $_wn" served "$_ws" $((_before + 1)); then
-		show_log "$_wn"
-		return 1
-	fi
+	start_served "$_wn" "$_ws" "$TEST_WORKER" -u "$BROKER" -n "$_ws" "$@"
+}
+
+# start_script NAME SERVICE [OPTIONS...]: a waha-service-script on
+# $BROKER with 200 ms heartbeats, waited for until the broker counts it.
+start_script() {
+	_wn=$1
+	_ws=$2
+	shift 2
+	start_served "$_wn" "$_ws" "$WAHA_SCRIPT" -u "$BROKER" -n "$_ws" \
+	    --heartbeat 200 "$@"
+}
+
+# now_ms: wall-clock milliseconds, for elapsed times
+now_ms() {
+	date +%s%3N
 }
 
 # rss_kb PID: resident memory in kB

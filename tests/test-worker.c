@@ -205,14 +205,14 @@ main(int argc, char **argv)
 		    errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if ((signals_take() & SIGNALS_TERM) && !leaving) {
-			worker_drain(ws);
+			worker_withdraw(ws);
 			leaving = 1;
 		}
 		while (worker_recv(ws, &token, &body) == 1) {
 			handle(ws, mode, &token, &body, delay, status);
 			if (disconnect_after > 0 &&
 			    ++seen >= (unsigned)disconnect_after) {
-				worker_drain(ws);
+				worker_withdraw(ws);
 				leaving = 1;
 			}
 		}

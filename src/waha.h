@@ -194,6 +194,7 @@ char	*codec_b64_encode(const void *, size_t, size_t *);
 void	*codec_b64_decode(const char *, size_t, size_t *);
 char	*codec_hex_encode(const void *, size_t, size_t *);
 void	*codec_hex_decode(const char *, size_t, size_t *);
+int	 codec_hex_digit(int);
 int	 codec_utf8_valid(const void *, size_t);
 char	*codec_utf8_fix(const void *, size_t, size_t *);
 

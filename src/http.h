@@ -180,7 +180,6 @@ void	 http_gateway_gone(struct http_req *);
 char	*http_params_name(const char *, size_t *);
 int	 http_params_query(struct http_req *, const char *, char **, size_t *,
 	    char **);
-int	 http_params_fields(struct waha_msg *, const char *, size_t, char **);
 
 /* http_broker.c */
 int	 http_broker_open(struct http_loop *, char **);

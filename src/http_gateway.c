@@ -361,9 +361,10 @@ ask_broker(struct http_req *r, enum http_kind kind, const char *service,
 	send_or_fail(r);
 }
 
+/* Send r to service name with the fields of the JSON array args. */
 static void
 call(struct http_req *r, const char *name, size_t len, const char *args,
-    size_t alen)
+    size_t alen, const char *what)
 {
 	struct http_loop	*loop = r->loop;
 	char			*cause = NULL;
@@ -371,7 +372,7 @@ call(struct http_req *r, const char *name, size_t len, const char *args,
 	http_broker_begin(loop);
 	frames_addmem(&loop->out, name, len);
 	if (args != NULL &&
-	    http_params_fields(&loop->out, args, alen, &cause) != 0) {
+	    codec_json_fields(&loop->out, args, alen, what, &cause) != 0) {
 		frames_clear(&loop->out);
 		http_gateway_error(r, 400, cause);
 		free(cause);
@@ -477,7 +478,8 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 	else if (m == EVHTTP_REQ_HEAD)
 		ask_broker(r, HTTP_PROBE, "mmi.service", name, len);
 	else
-		call(r, name, len, text, alen);
+		call(r, name, len, text, alen,
+		    m == EVHTTP_REQ_POST ? "the body" : "args");
 	free(name);
 	free(args);
 	return;

@@ -1,15 +1,13 @@
 /*
- * Reading a gateway request: the service name from the path, the query
- * parameters, and the JSON array of arguments.  Percent-encoding is
- * strict: a '%' not followed by two hex digits is a 400, not passed on.
+ * Reading a gateway request: the service name from the path and the
+ * query parameters.  Percent-encoding is strict: a '%' not followed by
+ * two hex digits is a 400, not passed on.
  */
 #include "config.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "waha.h"
 #include "http.h"
@@ -22,18 +20,6 @@ struct params {
 	size_t	 len[P_N];
 };
 
-static int
-hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * Percent-decode len bytes of s (and '+' to a space in a query) into a
  * new NUL-terminated string; NULL when a '%' is not followed by two hex
@@ -44,16 +30,18 @@ decode(const char *s, size_t len, int plus, size_t *outlen)
 {
 	char	*out;
 	size_t	 i, o = 0;
+	int	 hi, lo;
 
 	out = xmalloc(len + 1);
 	for (i = 0; i < len; i++) {
 		if (s[i] == '%') {
-			if (i + 2 >= len || hex(s[i + 1]) < 0 ||
-			    hex(s[i + 2]) < 0) {
+			if (i + 2 >= len ||
+			    (hi = codec_hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = codec_hex_digit((unsigned char)s[i + 2])) < 0) {
 				free(out);
 				return (NULL);
 			}
-			out[o++] = hex(s[i + 1]) << 4 | hex(s[i + 2]);
+			out[o++] = hi << 4 | lo;
 			i += 2;
 		} else
 			out[o++] = plus && s[i] == '+' ? ' ' : s[i];
@@ -181,48 +169,6 @@ check_params(struct http_req *r, struct params *p, char **cause)
 			return (-1);
 		}
 	}
-	return (0);
-}
-
-/*
- * Append the elements of a JSON array to m as fields: strings as they
- * are, other values as their compact JSON text.
- */
-int
-http_params_fields(struct waha_msg *m, const char *text, size_t len, char **cause)
-{
-	json_error_t	 err;
-	json_t		*a, *v;
-	size_t		 i;
-	char		*s;
-
-	if ((a = json_loadb(text, len, JSON_ALLOW_NUL, &err)) == NULL) {
-		xasprintf(cause, "arguments are not JSON: %s", err.text);
-		return (-1);
-	}
-	if (!json_is_array(a)) {
-		json_decref(a);
-		*cause = xstrdup("arguments must be a JSON array");
-		return (-1);
-	}
-	json_array_foreach(a, i, v) {
-		if (json_is_string(v)) {
-			frames_addmem(m, json_string_value(v),
-			    json_string_length(v));
-			continue;
-		}
-		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-		    JSON_REAL_PRECISION(json_is_real(v) ? 15 : 17));
-		if (s == NULL)
-			fatalx("http: cannot encode JSON");
-		if (json_is_real(v) && strtod(s, NULL) != json_real_value(v)) {
-			free(s);
-			s = json_dumps(v, JSON_ENCODE_ANY);
-		}
-		frames_addstr(m, s);
-		free(s);
-	}
-	json_decref(a);
 	return (0);
 }
 

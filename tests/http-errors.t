@@ -38,16 +38,19 @@ is "$code $body" '200 ["echo","fail400","fail500","fail503","fail504"]' \
     "the broker's mmi. services can be called"
 
 hreq '/echo?args=["a",'
-like "$code $body" '^400 \{"error":"arguments are not JSON: .*","status":400\}$' \
+like "$code $body" '^400 \{"error":"args is not JSON: .* \(line 1, column 5\)","status":400\}$' \
     "args that are not JSON are 400"
 hreq '/echo?args={"a":1}'
 is "$code $body" \
-    '400 {"error":"arguments must be a JSON array","status":400}' \
+    '400 {"error":"args is JSON but not an array","status":400}' \
     "args that are not an array are 400"
 hreq /echo --data-binary '"just a string"'
-is "$code" 400 "a POST body that is not an array is 400"
+is "$code $body" \
+    '400 {"error":"the body is JSON but not an array","status":400}' \
+    "a POST body that is not an array is 400"
 hreq /echo --data-binary '[1, 2'
-is "$code" 400 "a POST body that is not JSON is 400"
+like "$code $body" '^400 \{"error":"the body is not JSON: .*' \
+    "a POST body that is not JSON is 400"
 hreq '/echo?args=["a"]' --data-binary '["b"]'
 is "$code" 400 "a POST with args= too is 400"
 hreq '/echo?type=xml'

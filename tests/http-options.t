@@ -4,7 +4,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 27
+plan 29
 
 out=$("$WAHA_PROXY_HTTP" --help)
 is "$?" 0 "--help exits 0"
@@ -85,3 +85,11 @@ else
 	_tap_n=$((_tap_n + 1))
 	echo "ok $_tap_n # SKIP no IPv6 loopback here"
 fi
+
+# --syslog: nothing on stderr, even with -v (the lines go to syslog(3)).
+start_gateway quiet --syslog -v || exit 1
+HTTP=$http_quiet
+hreq '/nosuch'
+stop_daemon quiet
+is "$stopped_status" 0 "a gateway with --syslog stops cleanly"
+is "$(cat "$SCRATCH/quiet.log")" "" "and writes nothing to stderr"

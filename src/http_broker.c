@@ -39,18 +39,6 @@ readable(void *sock)
 	return ((events & ZMQ_POLLIN) != 0);
 }
 
-/*
- * ZMQ_FD is edge-triggered: a socket with messages waiting does not
- * signal again.  Whoever may have consumed the edge (a send, a batch
- * cut short) calls this to have the loop look again.
- */
-static void
-recheck(void *sock, struct event *ev)
-{
-	if (readable(sock))
-		event_active(ev, EV_READ, 1);
-}
-
 static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -96,20 +84,30 @@ reply(struct http_loop *loop, struct waha_msg *m)
 	http_gateway_reply(r, status, m, first);
 }
 
+/*
+ * The DEALER's ZMQ_FD is edge-triggered: it signals when the socket
+ * goes from nothing to read to something, and only if the socket has
+ * looked at its mailbox since.  So read until the socket says EAGAIN (a
+ * receive that finds nothing looks at the mailbox, as ZMQ_EVENTS does,
+ * and re-arms the edge), and when a batch is cut short, or a send may
+ * have taken the edge, run this again in the same loop iteration.
+ */
 static void
 on_dealer(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_loop	*loop = arg;
 	int			 n;
 
-	for (n = 0; n < BROKER_BATCH && readable(loop->dealer); n++) {
+	for (n = 0; n < BROKER_BATCH; n++) {
 		if (frames_recv(&loop->in, loop->dealer, ZMQ_DONTWAIT,
-		    HTTP_REPLY_FRAMES) != 0)
-			break;
+		    HTTP_REPLY_FRAMES) != 0) {
+			frames_clear(&loop->in);
+			return;
+		}
 		reply(loop, &loop->in);
 	}
 	frames_clear(&loop->in);
-	recheck(loop->dealer, loop->dealer_ev);
+	event_active(loop->dealer_ev, EV_READ, 1);
 }
 
 static void
@@ -241,7 +239,8 @@ http_broker_send(struct http_req *r)
 	memcpy(&corr, frames_data(&loop->out, 0), sizeof(corr));
 	rc = frames_send(&loop->out, loop->dealer, ZMQ_DONTWAIT);
 	saved_errno = errno;
-	recheck(loop->dealer, loop->dealer_ev);
+	/* The send may have taken the edge of ZMQ_FD: look again. */
+	event_active(loop->dealer_ev, EV_READ, 1);
 	if (rc != 0) {
 		log_debug("broker: request not sent: %s",
 		    zmq_strerror(saved_errno));

@@ -254,17 +254,21 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 /*
  * An event base whose epoll changes are made once per loop iteration:
  * evhttp turns reading and writing on and off several times for each
- * request, and each would otherwise be an epoll_ctl(2).
+ * request, and each would otherwise be an epoll_ctl(2).  Not with more
+ * than one loop: the loops then listen on dup(2)s of one socket, and a
+ * change list is not safe with those (a deferred delete comes after the
+ * close).
  */
 static struct event_base *
-base_new(void)
+base_new(int changelist)
 {
 	struct event_config	*cfg;
 	struct event_base	*base;
 
 	if ((cfg = event_config_new()) == NULL)
 		return (NULL);
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	if (changelist)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return (base);
@@ -282,7 +286,7 @@ loop_open(struct http_env *env, struct http_loop *loop, int id)
 	pthread_mutex_init(&loop->lock, NULL);
 	frames_init(&loop->in);
 	frames_init(&loop->out);
-	if ((loop->base = base_new()) == NULL ||
+	if ((loop->base = base_new(env->threads == 1)) == NULL ||
 	    (loop->http = evhttp_new(loop->base)) == NULL)
 		fatalx("http: cannot make an event loop");
 	evhttp_set_gencb(loop->http, http_gateway_request, loop);

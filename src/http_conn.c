@@ -104,15 +104,15 @@ on_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_conn	*c = arg;
 	struct http_loop	*loop = c->loop;
+	int			 busy;
 
+	busy = c->state == CONN_BUSY || c->state == CONN_WRITING;
 	if (c->cur != NULL)
 		http_gateway_gone(c->cur);
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->scan);
 	event_free(c->deadline);
 	HASH_DEL(loop->conns, c);
-	HTTP_STAT(loop, loop->stats.conns--;
-	    if (c->state == CONN_BUSY || c->state == CONN_WRITING)
-		loop->stats.active--);
+	HTTP_STAT(loop, loop->stats.conns--; loop->stats.active -= busy);
 	free(c);
 	http_loop_check(loop);
 }

@@ -115,41 +115,6 @@ read_delimited(struct cli_env *cli, const char *buf, size_t len,
 	return (0);
 }
 
-static int
-read_json(const char *buf, size_t len, struct waha_msg *m, char **cause)
-{
-	json_error_t	 err;
-	json_t		*doc, *v;
-	size_t		 i;
-	char		*text;
-
-	doc = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-	if (doc == NULL) {
-		xasprintf(cause, "stdin is not JSON: %s (line %d, column %d)",
-		    err.text, err.line, err.column);
-		return (-1);
-	}
-	if (!json_is_array(doc)) {
-		json_decref(doc);
-		xasprintf(cause, "stdin is JSON but not an array");
-		return (-1);
-	}
-	json_array_foreach(doc, i, v) {
-		if (json_is_string(v)) {
-			frames_addmem(m, json_string_value(v),
-			    json_string_length(v));
-			continue;
-		}
-		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (text == NULL)
-			fatalx("json_dumps");
-		frames_addstr(m, text);
-		free(text);
-	}
-	json_decref(doc);
-	return (0);
-}
-
 /*
  * Read the request fields into m: from the positional args, or stdin as
  * one field, delimited fields, or a JSON array.  Returns 0, or -1 with a
@@ -181,7 +146,7 @@ cli_io_read(struct cli_env *cli, const char **args, struct waha_msg *m,
 		rc = read_delimited(cli, buf, len, m, cause);
 		break;
 	default:
-		rc = read_json(buf, len, m, cause);
+		rc = codec_json_fields(m, buf, len, "stdin", cause);
 		break;
 	}
 	free(buf);

@@ -122,8 +122,9 @@ codec_hex_encode(const void *data, size_t len, size_t *outlen)
 	return (out);
 }
 
-static int
-hex_value(int c)
+/* The value of a hex digit of either case, or -1. */
+int
+codec_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -146,7 +147,7 @@ codec_hex_decode(const char *s, size_t len, size_t *outlen)
 	for (i = 0; i < len; i++) {
 		if (is_space((unsigned char)s[i]))
 			continue;
-		if ((d = hex_value((unsigned char)s[i])) == -1) {
+		if ((d = codec_hex_digit((unsigned char)s[i])) == -1) {
 			free(out);
 			return (NULL);
 		}

@@ -194,8 +194,13 @@ char	*codec_b64_encode(const void *, size_t, size_t *);
 void	*codec_b64_decode(const char *, size_t, size_t *);
 char	*codec_hex_encode(const void *, size_t, size_t *);
 void	*codec_hex_decode(const char *, size_t, size_t *);
+int	 codec_hex_digit(int);
 int	 codec_utf8_valid(const void *, size_t);
 char	*codec_utf8_fix(const void *, size_t, size_t *);
+
+/* codec_json.c: apart, so that only its users link jansson */
+int	 codec_json_fields(struct waha_msg *, const void *, size_t,
+	    const char *, char **);
 
 /* pool.c, pool_worker.c: the dispatch core of the broker and the balancer */
 struct pool;

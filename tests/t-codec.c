@@ -1,5 +1,6 @@
 /*
- * Unit tests of codec.c: base64 and hex both ways, bad input, UTF-8.
+ * Unit tests of codec.c and codec_json.c: base64 and hex both ways, bad
+ * input, UTF-8, JSON arrays as fields.
  */
 #include "config.h"
 
@@ -24,6 +25,31 @@ b64(const char *in, size_t len, const char *want)
 	free(back);
 }
 
+/* The fields that codec_json_fields makes of text, joined by '|'. */
+static void
+fields(const char *text, const char *want, const char *desc)
+{
+	struct waha_msg	 m;
+	char		 got[256], *cause = NULL;
+	size_t		 i, o = 0;
+
+	frames_init(&m);
+	if (codec_json_fields(&m, text, strlen(text), "in", &cause) != 0) {
+		snprintf(got, sizeof(got), "error: %s", cause);
+		free(cause);
+	} else {
+		got[0] = '\0';
+		for (i = 0; i < m.n && o + frames_size(&m, i) + 2 < sizeof(got);
+		    i++) {
+			o += snprintf(got + o, sizeof(got) - o, "%s%.*s",
+			    i > 0 ? "|" : "", (int)frames_size(&m, i),
+			    (const char *)frames_data(&m, i));
+		}
+	}
+	tap_is_mem(got, strlen(got), want, strlen(want), desc);
+	frames_free(&m);
+}
+
 int
 main(void)
 {
@@ -31,7 +57,7 @@ main(void)
 	size_t	 len;
 	int	 i;
 
-	TAP_PLAN(33);
+	TAP_PLAN(42);
 	/* RFC 4648 section 10 vectors. */
 	b64("", 0, "");
 	b64("f", 1, "Zg==");
@@ -88,5 +114,26 @@ main(void)
 	p = codec_utf8_fix("\xe2\x82\xac", 3, &len);
 	tap_is_mem(p, len, "\xe2\x82\xac", 3, "valid UTF-8 is unchanged");
 	free(p);
+
+	tap_ok(codec_hex_digit('0') == 0 && codec_hex_digit('9') == 9 &&
+	    codec_hex_digit('a') == 10 && codec_hex_digit('F') == 15,
+	    "hex digits of either case");
+	tap_ok(codec_hex_digit('g') == -1 && codec_hex_digit('%') == -1,
+	    "other bytes are not hex digits");
+
+	fields("[\"a\",\"b c\"]", "a|b c", "JSON strings are fields");
+	fields("[1,-2,true,null,{\"k\":[1,\"v\"]},[]]",
+	    "1|-2|true|null|{\"k\":[1,\"v\"]}|[]",
+	    "other values are their compact JSON");
+	fields("[0.1,2.5,1e300,0.30000000000000004]",
+	    "0.1|2.5|1e300|0.30000000000000004",
+	    "reals in the fewest digits that read back the same");
+	fields("[]", "", "an empty array is no fields");
+	fields("\"x\"", "error: in is JSON but not an array",
+	    "a JSON string is not an array");
+	fields("[1,", "error: in is not JSON: ']' expected near end "
+	    "of file (line 1, column 3)", "bad JSON says where");
+	fields("[\"a\\u0000b\"]", "a", "an escaped NUL is kept (the field "
+	    "holds a NUL)");
 	TAP_DONE();
 }

@@ -2,7 +2,9 @@
  * test-worker: a WAHA worker for the test suite, built on the core's
  * worker session.  Modes: echo, reverse, sleep (the first field, if a
  * number, is the delay in ms), never (never replies), fail (FAIL with
- * --status), crash (exits on the first request, without a word).
+ * --status), crash (exits on the first request, without a word), unhex
+ * (replies each field decoded from hex, to send any bytes back; a field
+ * that is not hex gets FAIL 400).
  */
 #include "config.h"
 
@@ -15,7 +17,7 @@
 
 #include "waha.h"
 
-enum mode { ECHO, REVERSE, SLEEP, NEVER, FAIL, CRASH };
+enum mode { ECHO, REVERSE, SLEEP, NEVER, FAIL, CRASH, UNHEX };
 
 struct pending {
 	zmq_msg_t	 token;
@@ -33,7 +35,7 @@ static struct poptOption options[] = {
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0, "broker", "URL" },
 	{ "name", 'n', POPT_ARG_STRING, &opt.name, 0, "service", "NAME" },
 	{ "mode", 'm', POPT_ARG_STRING, &opt.mode, 0,
-	  "echo, reverse, sleep, never, fail or crash", "MODE" },
+	  "echo, reverse, sleep, never, fail, crash or unhex", "MODE" },
 	{ "capacity", 'c', POPT_ARG_STRING, &opt.capacity, 0, "", "N" },
 	{ "delay", '\0', POPT_ARG_STRING, &opt.delay, 0, "sleep mode", "MS" },
 	{ "status", '\0', POPT_ARG_STRING, &opt.status, 0, "fail mode", "N" },
@@ -83,6 +85,28 @@ answer_due(struct worker_session *ws, int64_t now)
 }
 
 static void
+unhex(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
+{
+	struct waha_msg	 out;
+	void		*bytes;
+	size_t		 i, len;
+
+	frames_init(&out);
+	for (i = 0; i < body->n; i++) {
+		if ((bytes = codec_hex_decode(frames_data(body, i),
+		    frames_size(body, i), &len)) == NULL) {
+			worker_fail(ws, token, 400, "not hex");
+			frames_free(&out);
+			return;
+		}
+		frames_addmem(&out, bytes, len);
+		free(bytes);
+	}
+	worker_reply(ws, token, &out);
+	frames_free(&out);
+}
+
+static void
 handle(struct worker_session *ws, enum mode mode, zmq_msg_t *token,
     struct waha_msg *body, int delay, int status)
 {
@@ -122,6 +146,9 @@ handle(struct worker_session *ws, enum mode mode, zmq_msg_t *token,
 		break;
 	case CRASH:
 		_exit(7);
+	case UNHEX:
+		unhex(ws, token, body);
+		break;
 	}
 }
 
@@ -135,7 +162,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *modes[] = { "echo", "reverse", "sleep", "never",
-	    "fail", "crash", NULL };
+	    "fail", "crash", "unhex", NULL };
 	struct worker_config	 cf;
 	struct worker_session	*ws;
 	struct waha_msg		 body;

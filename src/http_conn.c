@@ -1,0 +1,262 @@
+/*
+ * The gateway's connections: read deadlines, and noticing a client that
+ * leaves while its request is in flight.
+ *
+ * libevent 2.1's evhttp has one inactivity timeout per connection, which
+ * a client sending a byte now and then defeats, and no hook between a
+ * request's header and its body.  So the gateway makes each connection's
+ * bufferevent itself (evhttp_set_bevcb) and keeps its own deadline: a
+ * whole header must arrive within --header-timeout of the connection
+ * being ready for a request (accepted, or its last reply written), and
+ * a whole body within --body-timeout of its header's end, which a
+ * callback on the input buffer finds by watching for the empty line.
+ *
+ * evhttp stops reading a connection once it has handed a request over,
+ * so a client that goes away would only be noticed when its reply is
+ * written.  While a request is in flight the gateway reads again, with
+ * no read callback (as evhttp does while writing), so that an end of
+ * file closes the connection and drops the request; what a client sends
+ * meanwhile stays buffered, up to HTTP_WATCH_BUF bytes.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "waha.h"
+#include "http.h"
+
+static void	wait_request(struct http_conn *);
+
+static void
+arm(struct http_conn *c, int ms)
+{
+	struct timeval	 tv;
+
+	if (ms < 0) {
+		evtimer_del(c->deadline);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->deadline, &tv);
+}
+
+static void
+header_done(struct http_conn *c)
+{
+	c->state = CONN_BODY;
+	arm(c, c->loop->env->body_timeout);
+}
+
+/*
+ * Look for the empty line that ends a header in the input from offset
+ * from on.  Lines may end in CRLF or LF, as evhttp accepts both.
+ */
+static void
+scan(struct http_conn *c, struct evbuffer *buf, size_t from)
+{
+	struct evbuffer_iovec	 v[4];
+	struct evbuffer_ptr	 p;
+	const char		*s;
+	size_t			 len = evbuffer_get_length(buf), k;
+	int			 i, n;
+
+	while (from < len && c->state == CONN_HEADER) {
+		c->started = 1;
+		if (evbuffer_ptr_set(buf, &p, from, EVBUFFER_PTR_SET) != 0)
+			return;
+		n = evbuffer_peek(buf, len - from, &p, v, 4);
+		for (i = 0; i < n && i < 4 && c->state == CONN_HEADER; i++) {
+			s = v[i].iov_base;
+			for (k = 0; k < v[i].iov_len; k++) {
+				if (s[k] == '\r')
+					continue;
+				if (s[k] != '\n')
+					c->newlines = 0;
+				else if (++c->newlines == 2) {
+					header_done(c);
+					break;
+				}
+			}
+			from += v[i].iov_len;
+		}
+	}
+}
+
+static void
+on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (c->state == CONN_HEADER && info->n_added > 0)
+		scan(c, buf, evbuffer_get_length(buf) - info->n_added);
+}
+
+static void
+on_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn	*c = arg;
+	struct http_loop	*loop = c->loop;
+	int			 busy;
+
+	busy = c->state == CONN_BUSY || c->state == CONN_WRITING;
+	if (c->cur != NULL)
+		http_gateway_gone(c->cur);
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->scan);
+	event_free(c->deadline);
+	HASH_DEL(loop->conns, c);
+	HTTP_STAT(loop, loop->stats.conns--; loop->stats.active -= busy);
+	free(c);
+	http_loop_check(loop);
+}
+
+/*
+ * Learn the evhttp connection that owns the bufferevent (it is the
+ * argument of the bufferevent's callbacks), to hear when it closes.
+ */
+static void
+attach(struct http_conn *c)
+{
+	struct http_loop	*loop = c->loop;
+	struct timeval		 tv;
+	void			*arg;
+
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
+	c->evcon = arg;
+	evhttp_connection_set_closecb(c->evcon, on_close, c);
+	HASH_ADD_PTR(loop->conns, evcon, c);
+	c->scan = evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+	if (loop->env->body_timeout >= 0) {
+		tv.tv_sec = loop->env->body_timeout / 1000;
+		tv.tv_usec = (loop->env->body_timeout % 1000) * 1000;
+		bufferevent_set_timeouts(c->bev, NULL, &tv);
+	}
+	HTTP_STAT(loop, loop->stats.conns++);
+	wait_request(c);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (c->state == CONN_ATTACH) {
+		attach(c);
+		return;
+	}
+	if (c->started) {
+		HTTP_STAT(c->loop, c->loop->stats.slow++);
+		log_debug("http: connection closed, its request took longer "
+		    "than the %s timeout", c->state == CONN_HEADER ?
+		    "header" : "body");
+	}
+	/* This frees c through on_close. */
+	evhttp_connection_free(c->evcon);
+}
+
+/* Wait for the next request, or close at once when draining. */
+static void
+wait_request(struct http_conn *c)
+{
+	c->state = CONN_HEADER;
+	c->newlines = 0;
+	c->started = 0;
+	c->cur = NULL;
+	if (c->loop->draining) {
+		arm(c, 0);
+		return;
+	}
+	arm(c, c->loop->env->header_timeout);
+	scan(c, bufferevent_get_input(c->bev), 0);
+}
+
+/*
+ * The evhttp_set_bevcb callback: make the bufferevent of a connection
+ * just accepted.  evhttp builds its connection on it when this returns;
+ * the deadline event, made active now, runs right after that and
+ * attaches to it, before any byte is read.
+ */
+struct bufferevent *
+http_conn_new(struct event_base *base, void *arg)
+{
+	struct http_conn	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->loop = arg;
+	c->state = CONN_ATTACH;
+	if ((c->bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (c->deadline = evtimer_new(base, on_deadline, c)) == NULL)
+		fatalx("http: cannot allocate a connection");
+	event_active(c->deadline, EV_TIMEOUT, 1);
+	return (c->bev);
+}
+
+/* The connection of an evhttp connection, or NULL. */
+struct http_conn *
+http_conn_find(struct http_loop *loop, struct evhttp_connection *evcon)
+{
+	struct http_conn	*c;
+
+	HASH_FIND_PTR(loop->conns, &evcon, c);
+	return (c);
+}
+
+/* A request of c has been handed over: watch for the client leaving. */
+void
+http_conn_busy(struct http_conn *c, struct http_req *r)
+{
+	bufferevent_event_cb	 ecb;
+	bufferevent_data_cb	 wcb;
+	void			*arg;
+
+	c->state = CONN_BUSY;
+	c->cur = r;
+	evtimer_del(c->deadline);
+	HTTP_STAT(c->loop, c->loop->stats.active++);
+	bufferevent_getcb(c->bev, NULL, &wcb, &ecb, &arg);
+	bufferevent_setcb(c->bev, NULL, wcb, ecb, arg);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_WATCH_BUF);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* The reply of c's request is about to be written. */
+void
+http_conn_reply(struct http_conn *c)
+{
+	c->cur = NULL;
+	c->state = CONN_WRITING;
+	/* evhttp needs a whole body in the buffer: no limit while it reads. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+}
+
+/* evhttp's on-complete callback: the reply is written. */
+void
+http_conn_complete(struct evhttp_request *ev, void *arg)
+{
+	struct http_conn	*c = arg;
+	struct http_loop	*loop = c->loop;
+
+	HTTP_STAT(loop, loop->stats.active--);
+	wait_request(c);
+	http_loop_check(loop);
+}
+
+/* Close every connection that has no request in flight. */
+void
+http_conn_drain(struct http_loop *loop)
+{
+	struct http_conn	*c, *tmp;
+
+	HASH_ITER(hh, loop->conns, c, tmp) {
+		if (c->state == CONN_HEADER || c->state == CONN_BODY)
+			arm(c, 0);
+	}
+}

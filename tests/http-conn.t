@@ -1,0 +1,118 @@
+#!/bin/sh
+# Connections: read deadlines for a slow header or body (however the
+# bytes trickle in), idle keep-alive, a client that leaves while its
+# request is in flight, pipelining and garbage.
+. "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
+. "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
+setup
+plan 16
+
+start_broker broker --heartbeat 200 || exit 1
+start_worker w1 echo --heartbeat 200
+start_worker w2 slow --heartbeat 200 -m sleep -c 4
+start_gateway gateway --header-timeout 500 --body-timeout 500 || exit 1
+wait_for "gateway connected" healthy
+
+# raw MODE: talk to the gateway over a socket; prints what it saw.
+cat >"$SCRATCH/raw.py" <<'PY'
+import re, socket, sys, time
+host, port = sys.argv[2].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.settimeout(20)
+mode = sys.argv[1]
+def closed_after(t0):
+    try:
+        while s.recv(65536):
+            pass
+        return "closed after %.1f s" % (time.time() - t0)
+    except socket.timeout:
+        return "still open"
+t0 = time.time()
+if mode == "partial":
+    s.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
+    print(closed_after(t0))
+elif mode == "trickle":
+    s.sendall(b"GET /echo HTTP/1.1\r\nX-Slow: ")
+    try:
+        while time.time() - t0 < 10:
+            s.sendall(b"a")
+            time.sleep(0.1)
+        print("still open")
+    except OSError:
+        print("closed after %.1f s" % (time.time() - t0))
+elif mode == "body":
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[\"")
+    print(closed_after(t0))
+elif mode == "idle":
+    s.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+    r = s.recv(65536)
+    print(r.split(b"\r\n")[0].decode(), closed_after(time.time()))
+elif mode == "gone":
+    s.sendall(b"GET /slow?args=[\"1000\"] HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.2)
+    s.close()
+    print("gone")
+elif mode == "pipeline":
+    s.sendall(b"GET /echo?args=[\"p1\"] HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /slow?args=[\"300\",\"p2\"] HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /echo?args=[\"p3\"] HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        r = s.recv(65536)
+        if not r:
+            break
+        data += r
+    print(" ".join(m.decode().strip() for m in
+        re.findall(rb"HTTP/1\.1 [0-9]+ [A-Za-z ]+\r\n|\[[^]]*\]", data)))
+elif mode == "garbage":
+    s.sendall(b"HELLO THERE\r\n\r\n")
+    print(s.recv(65536).split(b"\r\n")[0].decode())
+PY
+raw() {
+	$PYTHON "$SCRATCH/raw.py" "$1" "$HTTP"
+}
+metric() {
+	curl -s "http://$HTTP/metrics" | sed -n "s/^waha_$1 //p"
+}
+
+like "$(raw partial)" "^closed after [0-4]\.[0-9] s$" \
+    "a header that stops coming is cut off by --header-timeout"
+like "$(raw trickle)" "^closed after [0-4]\.[0-9] s$" \
+    "so is one that trickles in a byte every 100 ms"
+like "$(raw body)" "^closed after [0-4]\.[0-9] s$" \
+    "and a body that stops coming, by --body-timeout"
+like "$(raw idle)" "^HTTP/1.1 200 OK closed after [0-4]\.[0-9] s$" \
+    "an idle keep-alive connection is closed after --header-timeout"
+is "$(metric http_slow_clients_total)" 3 \
+    "slow clients are counted, idle ones are not"
+hreq '/echo?args=["served"]'
+is "$code $body" '200 ["served"]' "the gateway still serves"
+
+is "$(raw gone)" gone "a client sends a slow request and leaves"
+wait_for "the gateway to notice" \
+    sh -c "curl -s http://$HTTP/metrics | grep -qx 'waha_http_clients_gone_total 1'"
+is "$(metric http_clients_gone_total)" 1 "its request is dropped"
+wait_for "the late reply" \
+    sh -c "curl -s http://$HTTP/metrics | grep -qx 'waha_http_late_replies_total 1'"
+is "$(metric http_late_replies_total)" 1 \
+    "and the worker's reply, when it comes, is discarded and counted"
+
+is "$(raw pipeline)" \
+    'HTTP/1.1 200 OK ["p1"] HTTP/1.1 200 OK ["300","p2"] HTTP/1.1 200 OK ["p3"]' \
+    "pipelined requests are answered in order"
+is "$(raw garbage)" "HTTP/1.1 400 Bad Request" "garbage is 400"
+hreq '/echo?args=["served"]'
+is "$code $body" '200 ["served"]' "the gateway still serves"
+is "$(metric http_in_flight)" 1 "nothing is left in flight but /metrics"
+is "$(metric http_connections)" 1 "no connection is left but this one"
+
+start_gateway patient --header-timeout -1 --body-timeout -1 || exit 1
+HTTP=$http_patient
+cat >>"$SCRATCH/raw.py" <<'PY'
+if mode == "wait":
+    s.sendall(b"GET /echo?args=[\"w\"] HTTP/1.1\r\nHost: x\r\n")
+    s.settimeout(1.5)
+    print(closed_after(t0))
+PY
+is "$(raw wait)" "still open" "-1 waits for a header as long as it takes"
+ok "and the first gateway is still up" alive gateway

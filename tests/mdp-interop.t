@@ -8,7 +8,7 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 25
+plan 27
 
 start_broker broker --heartbeat 100 --queue-timeout 20000 || exit 1
 
@@ -105,3 +105,14 @@ stop_daemon broker TERM
 is "$stopped_status" 0 "the broker stops cleanly"
 ok "its DISCONNECT reaches the MDP worker" wait_for "disconnect" \
     grep -q '^disconnect-received$' "$SCRATCH/pecho.events"
+
+# A restarted broker is just a new peer: the MDP worker registers again
+# by itself (ipc:// keeps the endpoint across the restart).
+BROKER=ipc://$SCRATCH/again.sock
+start_daemon again1 "$WAHA_BROKER" -u "$BROKER" --heartbeat 100
+start_mdp_worker phoenix phoenix || exit 1
+stop_daemon again1 TERM
+start_daemon again2 "$WAHA_BROKER" -u "$BROKER" --heartbeat 100
+ok "after a broker restart the MDP worker registers again" \
+    wait_for "phoenix" served phoenix
+is "$(mdp client "$BROKER" phoenix back)" back "and serves"

@@ -21,7 +21,8 @@ bad() {
 	_rc=$?
 	like "$_rc:$(lines "$SCRATCH/err"):$(cat "$SCRATCH/out"):$(cat \
 	    "$SCRATCH/err")" "^1:1::waha-cli: $_pat" \
-	    "bad input refused: $(printf '%s' "$* <<< $_in" | LC_ALL=C tr -c ' -[]-~' '?')"
+	    "bad input refused: $(printf '%s' "$* <<< $_in" |
+	    LC_ALL=C tr -c ' -[]-~' '?')"
 }
 
 bad 'field 1 is not valid base64' '' -d base64 'not base64!'

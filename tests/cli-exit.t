@@ -37,7 +37,8 @@ is "$rc" 1 "bad input: exit 1"
 
 run -n echo -u "ipc://$SCRATCH/nobody.sock" -t 300 hi
 is "$rc" 2 "no broker at the endpoint: exit 2"
-is "$err" "waha-cli: cannot connect to ipc://$SCRATCH/nobody.sock within 300 ms" \
+is "$err" \
+    "waha-cli: cannot connect to ipc://$SCRATCH/nobody.sock within 300 ms" \
     "and says so"
 is "$out" "" "stdout stays empty"
 

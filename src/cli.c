@@ -163,80 +163,79 @@ exit_status(int status)
 }
 
 /*
- * Wait until sock is ready for events or the deadline (ms, -1 for none)
- * passes.  Returns 0 when ready, or an exit status: CLI_EXIT_TIMEOUT,
- * or CLI_EXIT_CONNECT when polling fails.
+ * Watch sock's connections through a monitor socket, so that "no broker
+ * there" can be told apart from "the broker did not answer in time".
+ * ZMQ_IMMEDIATE would tell it too, but it drops a reply that arrives
+ * just before the broker closes the connection (at its exit) if it has
+ * not been read yet.  Returns NULL if monitoring cannot be set up.
  */
-static int
-await(void *sock, short events, int64_t deadline)
+static void *
+watch(void *ctx, void *sock)
 {
-	zmq_pollitem_t	 item = { sock, 0, events, 0 };
-	int64_t		 now;
-	int		 rc;
+	void	*mon;
 
-	for (;;) {
-		now = util_now_ms();
-		rc = zmq_poll(&item, 1, deadline == -1 ? -1 :
-		    deadline <= now ? 0 : (long)(deadline - now));
-		if (rc > 0)
-			return (0);
-		if (rc == -1 && errno != EINTR) {
-			say("zmq_poll: %s", zmq_strerror(errno));
-			return (CLI_EXIT_CONNECT);
-		}
-		if (deadline != -1 && util_now_ms() >= deadline)
-			return (CLI_EXIT_TIMEOUT);
+	if (zmq_socket_monitor(sock, CLI_MONITOR, CLI_EVENT_CONNECTED) != 0)
+		return (NULL);
+	mon = util_socket(ctx, ZMQ_PAIR);
+	if (zmq_connect(mon, CLI_MONITOR) != 0) {
+		util_close(&mon, 0);
+		zmq_socket_monitor(sock, NULL, 0);
+		return (NULL);
 	}
+	return (mon);
+}
+
+/* Whether the monitor reports that a connection has been made. */
+static int
+connected(void *mon)
+{
+	struct waha_msg	 ev;
+	uint16_t	 event;
+	int		 yes = 0;
+
+	frames_init(&ev);
+	while (frames_recv(&ev, mon, ZMQ_DONTWAIT, 2) == 0) {
+		if (ev.n > 0 && frames_size(&ev, 0) >= sizeof(event)) {
+			memcpy(&event, frames_data(&ev, 0), sizeof(event));
+			if (event == CLI_EVENT_CONNECTED)
+				yes = 1;
+		}
+	}
+	frames_free(&ev);
+	return (yes);
 }
 
 /*
- * Connect and send the request.  ZMQ_IMMEDIATE keeps the request off a
- * connection that is not yet made, so "no broker there" is told apart
- * from "the broker did not answer in time".
+ * Wait for the reply until the deadline (ms, -1 for none) and parse it.
+ * Returns 0, or the exit status of what went wrong.
  */
 static int
-send_request(struct cli_env *cli, void *sock, struct waha_msg *req,
-    int64_t deadline)
-{
-	char	*cause = NULL;
-	int	 one = 1, rc;
-
-	zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof(one));
-	if (util_attach(sock, 0, cli->url, &cause) != 0) {
-		say("-u: %s", cause);
-		free(cause);
-		return (CLI_EXIT_USAGE);
-	}
-	if ((rc = await(sock, ZMQ_POLLOUT, deadline)) != 0) {
-		if (rc == CLI_EXIT_TIMEOUT) {
-			say("cannot connect to %s within %d ms", cli->url,
-			    cli->timeout);
-			rc = CLI_EXIT_CONNECT;
-		}
-		return (rc);
-	}
-	if (frames_send(req, sock, ZMQ_DONTWAIT) != 0) {
-		say("sending to %s: %s", cli->url, zmq_strerror(errno));
-		return (CLI_EXIT_CONNECT);
-	}
-	return (0);
-}
-
-/* Receive the reply in rep, with its status and first field. */
-static int
-recv_reply(struct cli_env *cli, void *sock, struct waha_msg *rep,
+recv_reply(struct cli_env *cli, void *sock, void *mon, struct waha_msg *rep,
     int64_t deadline, int *status, size_t *first)
 {
-	int	 rc;
+	zmq_pollitem_t	 items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
+			    { mon, 0, ZMQ_POLLIN, 0 } };
+	int64_t		 now;
+	int		 up = mon == NULL;
 
-	do {
-		if ((rc = await(sock, ZMQ_POLLIN, deadline)) != 0) {
-			if (rc == CLI_EXIT_TIMEOUT)
-				say("no reply from %s within %d ms", cli->url,
-				    cli->timeout);
-			return (rc);
+	for (;;) {
+		now = util_now_ms();
+		if (zmq_poll(items, mon != NULL ? 2 : 1, deadline == -1 ? -1 :
+		    deadline <= now ? 0 : (long)(deadline - now)) == -1 &&
+		    errno != EINTR) {
+			say("zmq_poll: %s", zmq_strerror(errno));
+			return (CLI_EXIT_CONNECT);
 		}
-	} while (frames_recv(rep, sock, ZMQ_DONTWAIT, SIZE_MAX) != 0);
+		if (mon != NULL && connected(mon))
+			up = 1;
+		if (frames_recv(rep, sock, ZMQ_DONTWAIT, SIZE_MAX) == 0)
+			break;
+		if (deadline != -1 && util_now_ms() >= deadline) {
+			say("%s %s within %d ms", up ? "no reply from" :
+			    "cannot connect to", cli->url, cli->timeout);
+			return (up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT);
+		}
+	}
 	/* We sent no envelope, so the reply must start with "". */
 	if (proto_parse_reply(rep, status, first) != 0 || *first != 2) {
 		say("malformed reply from %s", cli->url);
@@ -260,11 +259,31 @@ report(struct waha_msg *rep, int status, size_t first)
 	free(reason);
 }
 
+/* Write the reply: its fields on 200, else the status on stderr. */
+static int
+output(struct cli_env *cli, struct waha_msg *rep, int status, size_t first)
+{
+	if (status != 200) {
+		report(rep, status, first);
+		return (exit_status(status));
+	}
+	if (cli_io_write(cli, rep, first, stdout) != 0) {
+		say("writing the reply: %s", strerror(errno));
+		return (CLI_EXIT_USAGE);
+	}
+	return (CLI_EXIT_OK);
+}
+
+/*
+ * Send the request and wait for its reply.  DEALER queues the request
+ * until the connection is made; if it never is, nothing was delivered.
+ */
 static int
 call(struct cli_env *cli, struct waha_msg *req)
 {
 	struct waha_msg	 rep;
-	void		*ctx, *sock;
+	void		*ctx, *sock, *mon;
+	char		*cause = NULL;
 	int		 status = 0, rc;
 	size_t		 first = 0;
 	int64_t		 start = util_now_us(), deadline;
@@ -272,23 +291,28 @@ call(struct cli_env *cli, struct waha_msg *req)
 	deadline = cli->timeout < 0 ? -1 : util_now_ms() + cli->timeout;
 	ctx = zmq_ctx_new();
 	sock = util_socket(ctx, ZMQ_DEALER);
+	mon = watch(ctx, sock);
 	frames_init(&rep);
 	log_debug("calling %s at %s with %zu fields", cli->name, cli->url,
 	    req->n - 2);
-	if ((rc = send_request(cli, sock, req, deadline)) == 0 &&
-	    (rc = recv_reply(cli, sock, &rep, deadline, &status,
+	if (util_attach(sock, 0, cli->url, &cause) != 0) {
+		say("-u: %s", cause);
+		free(cause);
+		rc = CLI_EXIT_USAGE;
+	} else if (frames_send(req, sock, ZMQ_DONTWAIT) != 0) {
+		say("sending to %s: %s", cli->url, zmq_strerror(errno));
+		rc = CLI_EXIT_CONNECT;
+	} else if ((rc = recv_reply(cli, sock, mon, &rep, deadline, &status,
 	    &first)) == 0) {
 		log_debug("status %d with %zu fields in %.1f ms", status,
 		    rep.n - first, (util_now_us() - start) / 1000.0);
-		rc = exit_status(status);
-		if (status != 200)
-			report(&rep, status, first);
-		else if (cli_io_write(cli, &rep, first, stdout) != 0) {
-			say("writing the reply: %s", strerror(errno));
-			rc = CLI_EXIT_USAGE;
-		}
+		rc = output(cli, &rep, status, first);
 	}
 	frames_free(&rep);
+	if (mon != NULL) {
+		zmq_socket_monitor(sock, NULL, 0);
+		util_close(&mon, 0);
+	}
 	util_close(&sock, 0);
 	zmq_ctx_term(ctx);
 	return (rc);

@@ -6,11 +6,14 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 18
+plan 19
 
-# The mirror: a ROUTER that answers "" SERVICE FIELD* with FIELD* as the
-# reply frames (after the routing id), and counts what it received.
-cat >"$SCRATCH/mirror.py" <<'PY'
+# The fake broker: a ROUTER on a port of its own, written to the file
+# argv[1].  As "mirror" it answers each "" SERVICE FIELD* with FIELD* as
+# the reply frames (after the routing id), and counts what it received
+# in the file argv[3]; as "once" it answers one request 503 and exits
+# at once.
+cat >"$SCRATCH/fake.py" <<'PY'
 import os, sys, zmq
 ctx = zmq.Context()
 s = ctx.socket(zmq.ROUTER)
@@ -19,15 +22,19 @@ with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 n = 0
-while True:
+while sys.argv[2] == "mirror":
     m = s.recv_multipart()
     n += 1
-    with open(sys.argv[2], "w") as f:
+    with open(sys.argv[3], "w") as f:
         f.write("%d\n" % n)
     s.send_multipart([m[0]] + m[3:])
+m = s.recv_multipart()
+s.send_multipart([m[0], b"", b"503", b"shutting down"])
+s.close(linger=1000)
+ctx.term()
 PY
-start_daemon mirror "$PYTHON" "$SCRATCH/mirror.py" "$SCRATCH/mirror.ep" \
-    "$SCRATCH/mirror.count"
+start_daemon mirror "$PYTHON" "$SCRATCH/fake.py" "$SCRATCH/mirror.ep" \
+    mirror "$SCRATCH/mirror.count"
 wait_for "the mirror" test -s "$SCRATCH/mirror.ep" || exit 1
 BROKER=$(cat "$SCRATCH/mirror.ep")
 
@@ -83,3 +90,16 @@ is "$rc/$out" "0/" "200 with no field: exit 0, nothing printed"
 reply '' "$(hex 200)" ''
 is "$(cat "$SCRATCH/out" | hexof)" 0a "200 with one empty field: a newline"
 is "$(cat "$SCRATCH/mirror.count")" 16 "the mirror saw each request once"
+
+# A reply sent just before the peer closes the connection still arrives
+# (as when a broker answers 503 on its way out).
+lost=0
+for i in 1 2 3 4 5; do
+	rm -f "$SCRATCH/once.ep"
+	start_daemon "once$i" "$PYTHON" "$SCRATCH/fake.py" \
+	    "$SCRATCH/once.ep" once
+	wait_for "once$i" test -s "$SCRATCH/once.ep" || exit 1
+	"$WAHA_CLI" -u "$(cat "$SCRATCH/once.ep")" -t 3000 -n x 2>/dev/null
+	[ $? = 5 ] || lost=$((lost + 1))
+done
+is "$lost" 0 "a reply sent as the peer exits is not lost (5 tries)"

@@ -18,13 +18,12 @@ start_broker broker --heartbeat 100 --liveness 10 --queue-timeout 20000 ||
 # start_mdp_worker NAME SERVICE [OPTIONS...]: a Python worker, logging
 # its events to $SCRATCH/NAME.events, waited for until the broker has it
 start_mdp_worker() {
-	_wn=$1
-	_ws=$2
+	_mn=$1
+	_ms=$2
 	shift 2
-	start_daemon "$_wn" "$PYTHON" "$TESTS_SRC/mdp.py" worker "$BROKER" \
-	    "$_ws" --heartbeat 100 --liveness 10 --log "$SCRATCH/$_wn.events" \
-	    "$@"
-	wait_for "worker $_wn" served "$_ws"
+	start_served "$_mn" "$_ms" "$PYTHON" "$TESTS_SRC/mdp.py" worker \
+	    "$BROKER" "$_ms" --heartbeat 100 --liveness 10 \
+	    --log "$SCRATCH/$_mn.events" "$@"
 }
 
 # events NAME EVENT: how many times the Python worker NAME logged EVENT

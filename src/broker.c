@@ -16,14 +16,6 @@
 /* Messages handled before the timers get another look. */
 #define BROKER_BATCH	1024
 
-/*
- * A worker's REPLY has three frames more than the request it answers
- * ("MDPW01", the command, the token and "" where the request has the
- * service), so that many more are received, and client messages are
- * held to --max-frames on their own.
- */
-#define BROKER_REPLY_EXTRA	3
-
 static struct broker_env env0;
 
 static struct {
@@ -187,6 +179,7 @@ handle(struct broker_env *env, struct waha_msg *m)
 		ok = 0;
 		in.reason = "request too large";
 	}
+	/* Up to WAHA_REPLY_EXTRA more frames came for workers' replies. */
 	if (ok && in.kind != PROTO_MDPW && m->n > (size_t)env->max_frames) {
 		ok = 0;
 		in.reason = "too many frames";
@@ -254,7 +247,7 @@ broker_loop_run(struct broker_env *env)
 		}
 		pool_tick(env->pool, util_now_ms());
 		for (n = 0; n < BROKER_BATCH && frames_recv(&env->in,
-		    env->sock, ZMQ_DONTWAIT, env->max_frames + BROKER_REPLY_EXTRA)
+		    env->sock, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
 		    == 0; n++)
 			handle(env, &env->in);
 		if (env->draining && (env->pool->nrunning == 0 ||

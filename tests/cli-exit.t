@@ -5,7 +5,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 setup
-plan 29
+plan 27
 
 start_broker broker --heartbeat 200 --max-name 20 --run-timeout 1500 ||
     exit 1
@@ -54,18 +54,6 @@ is "$out" "" "stdout stays empty"
 run -n abcdefghijklmnopqrstu
 is "$rc" 4 "400 from the broker (name over --max-name): exit 4"
 is "$err" "waha-cli: 400 service name too long" "with its reason"
-# With --max-frames 5 (routing id, "", service and two fields) the
-# echo of the longest request is three frames longer: still accepted.
-start_broker small --max-frames 5 || exit 1
-start_daemon echo5 "$TEST_WORKER" -u "$url_small" -n echo
-wait_for "echo5" sh -c "\"$WAHA_CLI\" -u '$url_small' -n mmi.service echo |
-    grep -q 200"
-run -u "$url_small" -n echo a b
-is "$rc/$out" "0/a
-b" "the longest request and its echo pass --max-frames"
-run -u "$url_small" -n echo a b c
-is "$rc/$err" "4/waha-cli: 400 too many frames" \
-    "one more frame: 400 from the broker, exit 4"
 run -n fail400 x
 is "$rc/$err" "4/waha-cli: 400 test failure" \
     "400 from a worker's FAIL: exit 4"

@@ -211,7 +211,8 @@ balance_loop_run(struct balance_env *env)
 		pool_tick(env->pool, util_now_ms());
 		balance_up_tick(env, util_now_ms());
 		for (n = 0; n < BALANCE_BATCH && frames_recv(&env->in,
-		    env->back, ZMQ_DONTWAIT, env->max_frames) == 0; n++)
+		    env->back, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
+		    == 0; n++)
 			backend_msg(env, &env->in);
 		balance_up_recv(env);
 		if (env->draining && (env->pool->nrunning == 0 ||

@@ -179,6 +179,11 @@ handle(struct broker_env *env, struct waha_msg *m)
 		ok = 0;
 		in.reason = "request too large";
 	}
+	/* Up to WAHA_REPLY_EXTRA more frames came for workers' replies. */
+	if (ok && in.kind != PROTO_MDPW && m->n > (size_t)env->max_frames) {
+		ok = 0;
+		in.reason = "too many frames";
+	}
 	log_trace("message of %zu frames, %s", m->n + m->dropped,
 	    in.kind == PROTO_MDPW ? "worker" :
 	    in.kind == PROTO_MDPC ? "MDP client" : "client");
@@ -242,7 +247,8 @@ broker_loop_run(struct broker_env *env)
 		}
 		pool_tick(env->pool, util_now_ms());
 		for (n = 0; n < BROKER_BATCH && frames_recv(&env->in,
-		    env->sock, ZMQ_DONTWAIT, env->max_frames) == 0; n++)
+		    env->sock, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
+		    == 0; n++)
 			handle(env, &env->in);
 		if (env->draining && (env->pool->nrunning == 0 ||
 		    util_now_ms() >= env->grace_end))

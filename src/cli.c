@@ -49,10 +49,33 @@ static struct poptOption cli_options[] = {
 	POPT_TABLEEND
 };
 
+static const char *const inputs[] = { "args", "plain", "delimited", "json",
+    NULL };
+static const char *const outputs[] = { "empty", "plain", "delimited", "json",
+    NULL };
+static const char *const codecs[] = { "plain", "base64", "hex", NULL };
+
+static void
+say(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+
+/* One line on stderr, after the program's name. */
+static void
+say(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("waha-cli: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 static int
 choose(poptContext ctx, const char *name, const char *value,
     const char *const *words, int def)
 {
+	char	 list[64] = "";
 	int	 i;
 
 	if (value == NULL)
@@ -60,9 +83,11 @@ choose(poptContext ctx, const char *name, const char *value,
 	for (i = 0; words[i] != NULL; i++) {
 		if (strcmp(value, words[i]) == 0)
 			return (i);
+		if (i > 0)
+			strlcat(list, ", ", sizeof(list));
+		strlcat(list, words[i], sizeof(list));
 	}
-	cmdline_usage(ctx, "%s: '%s' is not one of the modes listed in "
-	    "--help", name, value);
+	cmdline_usage(ctx, "%s: '%s' is not one of %s", name, value, list);
 }
 
 static void
@@ -71,19 +96,38 @@ separator(poptContext ctx, const char *name, const char *value, char *sep)
 	if (value == NULL)
 		*sep = '\n';
 	else if (cli_io_parse_sep(value, sep) != 0)
-		cmdline_usage(ctx, "%s: '%s' is not one character or an "
-		    "escape (\\n, \\t, \\r, \\0, \\\\, \\xHH)", name, value);
+		cmdline_usage(ctx, "%s: '%s' is not one byte or an escape "
+		    "(\\n, \\t, \\r, \\0, \\\\, \\xHH)", name, value);
+}
+
+/*
+ * An option that has no effect with the modes chosen is refused, so that
+ * a mistake (-e base64 -o plain, say) does not pass unnoticed.
+ */
+static void
+check_meaning(poptContext ctx, struct cli_env *cli)
+{
+	const char	*in = inputs[cli->input], *out = outputs[cli->output];
+
+	if (opt.decode != NULL && cli->input == CLI_IN_JSON)
+		cmdline_usage(ctx, "-d has no meaning with -i json");
+	if (opt.in_sep != NULL && cli->input != CLI_IN_DELIMITED)
+		cmdline_usage(ctx, "--in-sep has no meaning with -i %s", in);
+	if (opt.encode != NULL && (cli->output == CLI_OUT_EMPTY ||
+	    cli->output == CLI_OUT_PLAIN))
+		cmdline_usage(ctx, "-e has no meaning with -o %s", out);
+	if (opt.out_sep != NULL && cli->output != CLI_OUT_DELIMITED)
+		cmdline_usage(ctx, "--out-sep has no meaning with -o %s", out);
+	if (cli->pretty && cli->output != CLI_OUT_JSON)
+		cmdline_usage(ctx, "-p has no meaning with -o %s", out);
+	if (cli->input != CLI_IN_ARGS && poptPeekArg(ctx) != NULL)
+		cmdline_usage(ctx, "unexpected argument with -i %s: %s", in,
+		    poptPeekArg(ctx));
 }
 
 static poptContext
 options(struct cli_env *cli, int argc, const char **argv)
 {
-	static const char *const inputs[] = { "args", "plain", "delimited",
-	    "json", NULL };
-	static const char *const outputs[] = { "empty", "plain",
-	    "delimited", "json", NULL };
-	static const char *const codecs[] = { "plain", "base64", "hex",
-	    NULL };
 	poptContext	 ctx;
 	const char	*why;
 
@@ -102,15 +146,12 @@ options(struct cli_env *cli, int argc, const char **argv)
 		cmdline_usage(ctx, "a service name is required (-n NAME)");
 	if ((why = proto_name_check(cli->name, strlen(cli->name),
 	    WAHA_NAME_MAX)) != NULL)
-		cmdline_usage(ctx, "-n %s: %s", cli->name, why);
-	if (cli->input != CLI_IN_ARGS && poptPeekArg(ctx) != NULL)
-		cmdline_usage(ctx, "unexpected argument with -i %s: %s",
-		    opt.input, poptPeekArg(ctx));
-	if (cli->input == CLI_IN_JSON && cli->decode != CLI_PLAIN)
-		cmdline_usage(ctx, "-d has no meaning with -i json");
+		cmdline_usage(ctx, "-n: %s", why);
+	check_meaning(ctx, cli);
 	return (ctx);
 }
 
+/* The exit status for a reply's status. */
 static int
 exit_status(int status)
 {
@@ -121,80 +162,157 @@ exit_status(int status)
 	return (CLI_EXIT_5XX);
 }
 
-/* Wait for the reply; returns the exit status, the reply in m. */
-static int
-await_reply(struct cli_env *cli, void *sock, struct waha_msg *m, int *status,
-    size_t *first)
+/*
+ * Watch sock's connections through a monitor socket, so that "no broker
+ * there" can be told apart from "the broker did not answer in time".
+ * ZMQ_IMMEDIATE would tell it too, but it drops a reply that arrives
+ * just before the broker closes the connection (at its exit) if it has
+ * not been read yet.  Returns NULL if monitoring cannot be set up.
+ */
+static void *
+watch(void *ctx, void *sock)
 {
-	zmq_pollitem_t	 item = { sock, 0, ZMQ_POLLIN, 0 };
-	int64_t		 deadline = util_now_ms() + cli->timeout, now;
-	int		 rc;
+	void	*mon;
+
+	if (zmq_socket_monitor(sock, CLI_MONITOR, CLI_EVENT_CONNECTED) != 0)
+		return (NULL);
+	mon = util_socket(ctx, ZMQ_PAIR);
+	if (zmq_connect(mon, CLI_MONITOR) != 0) {
+		util_close(&mon, 0);
+		zmq_socket_monitor(sock, NULL, 0);
+		return (NULL);
+	}
+	return (mon);
+}
+
+/* Whether the monitor reports that a connection has been made. */
+static int
+connected(void *mon)
+{
+	struct waha_msg	 ev;
+	uint16_t	 event;
+	int		 yes = 0;
+
+	frames_init(&ev);
+	while (frames_recv(&ev, mon, ZMQ_DONTWAIT, 2) == 0) {
+		if (ev.n > 0 && frames_size(&ev, 0) >= sizeof(event)) {
+			memcpy(&event, frames_data(&ev, 0), sizeof(event));
+			if (event == CLI_EVENT_CONNECTED)
+				yes = 1;
+		}
+	}
+	frames_free(&ev);
+	return (yes);
+}
+
+/*
+ * Wait for the reply until the deadline (ms, -1 for none) and parse it.
+ * Returns 0, or the exit status of what went wrong.
+ */
+static int
+recv_reply(struct cli_env *cli, void *sock, void *mon, struct waha_msg *rep,
+    int64_t deadline, int *status, size_t *first)
+{
+	zmq_pollitem_t	 items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
+			    { mon, 0, ZMQ_POLLIN, 0 } };
+	int64_t		 now;
+	int		 up = mon == NULL;
 
 	for (;;) {
 		now = util_now_ms();
-		if (cli->timeout >= 0 && now >= deadline) {
-			fprintf(stderr, "waha-cli: no reply from %s within "
-			    "%d ms\n", cli->url, cli->timeout);
-			return (CLI_EXIT_TIMEOUT);
-		}
-		rc = zmq_poll(&item, 1, cli->timeout < 0 ? -1 :
-		    (long)(deadline - now));
-		if (rc == -1 && errno != EINTR) {
-			fprintf(stderr, "waha-cli: zmq_poll: %s\n",
-			    zmq_strerror(errno));
+		if (zmq_poll(items, mon != NULL ? 2 : 1, deadline == -1 ? -1 :
+		    deadline <= now ? 0 : (long)(deadline - now)) == -1 &&
+		    errno != EINTR) {
+			say("zmq_poll: %s", zmq_strerror(errno));
 			return (CLI_EXIT_CONNECT);
 		}
-		if (rc > 0 && frames_recv(m, sock, ZMQ_DONTWAIT,
-		    SIZE_MAX) == 0)
+		if (mon != NULL && connected(mon))
+			up = 1;
+		if (frames_recv(rep, sock, ZMQ_DONTWAIT, SIZE_MAX) == 0)
 			break;
+		if (deadline != -1 && util_now_ms() >= deadline) {
+			say("%s %s within %d ms", up ? "no reply from" :
+			    "cannot connect to", cli->url, cli->timeout);
+			return (up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT);
+		}
 	}
-	if (proto_parse_reply(m, status, first) != 0) {
-		fprintf(stderr, "waha-cli: malformed reply from %s\n",
-		    cli->url);
+	/* We sent no envelope, so the reply must start with "". */
+	if (proto_parse_reply(rep, status, first) != 0 || *first != 2) {
+		say("malformed reply from %s", cli->url);
 		return (CLI_EXIT_CONNECT);
 	}
-	return (-1);
+	return (0);
 }
 
+/* Report a failure status and its reason, made safe for a terminal. */
+static void
+report(struct waha_msg *rep, int status, size_t first)
+{
+	char	*reason;
+
+	if (first < rep->n && frames_size(rep, first) > 0)
+		reason = cli_io_printable(frames_data(rep, first),
+		    frames_size(rep, first));
+	else
+		reason = xstrdup(proto_status_text(status));
+	say("%d %s", status, reason);
+	free(reason);
+}
+
+/* Write the reply: its fields on 200, else the status on stderr. */
+static int
+output(struct cli_env *cli, struct waha_msg *rep, int status, size_t first)
+{
+	if (status != 200) {
+		report(rep, status, first);
+		return (exit_status(status));
+	}
+	if (cli_io_write(cli, rep, first, stdout) != 0) {
+		say("writing the reply: %s", strerror(errno));
+		return (CLI_EXIT_USAGE);
+	}
+	return (CLI_EXIT_OK);
+}
+
+/*
+ * Send the request and wait for its reply.  DEALER queues the request
+ * until the connection is made; if it never is, nothing was delivered.
+ */
 static int
 call(struct cli_env *cli, struct waha_msg *req)
 {
 	struct waha_msg	 rep;
-	void		*ctx, *sock;
+	void		*ctx, *sock, *mon;
 	char		*cause = NULL;
 	int		 status = 0, rc;
-	size_t		 first, nfields = req->n;
-	int64_t		 start = util_now_us();
+	size_t		 first = 0;
+	int64_t		 start = util_now_us(), deadline;
 
+	deadline = cli->timeout < 0 ? -1 : util_now_ms() + cli->timeout;
 	ctx = zmq_ctx_new();
 	sock = util_socket(ctx, ZMQ_DEALER);
-	if (util_attach(sock, 0, cli->url, &cause) != 0) {
-		fprintf(stderr, "waha-cli: %s\n", cause);
-		free(cause);
-		util_close(&sock, 0);
-		zmq_ctx_term(ctx);
-		return (CLI_EXIT_CONNECT);
-	}
+	mon = watch(ctx, sock);
 	frames_init(&rep);
 	log_debug("calling %s at %s with %zu fields", cli->name, cli->url,
-	    nfields - 2);
-	frames_send(req, sock, 0);
-	if ((rc = await_reply(cli, sock, &rep, &status, &first)) == -1) {
+	    req->n - 2);
+	if (util_attach(sock, 0, cli->url, &cause) != 0) {
+		say("-u: %s", cause);
+		free(cause);
+		rc = CLI_EXIT_USAGE;
+	} else if (frames_send(req, sock, ZMQ_DONTWAIT) != 0) {
+		say("sending to %s: %s", cli->url, zmq_strerror(errno));
+		rc = CLI_EXIT_CONNECT;
+	} else if ((rc = recv_reply(cli, sock, mon, &rep, deadline, &status,
+	    &first)) == 0) {
 		log_debug("status %d with %zu fields in %.1f ms", status,
 		    rep.n - first, (util_now_us() - start) / 1000.0);
-		rc = exit_status(status);
-		if (status != 200)
-			fprintf(stderr, "waha-cli: %d %.*s\n", status,
-			    first < rep.n ? (int)frames_size(&rep, first) : 0,
-			    first < rep.n ? (const char *)frames_data(&rep,
-			    first) : "");
-		else if (cli_io_write(cli, &rep, first, stdout) != 0) {
-			fprintf(stderr, "waha-cli: writing stdout: %s\n",
-			    strerror(errno));
-			rc = CLI_EXIT_USAGE;
-		}
+		rc = output(cli, &rep, status, first);
 	}
 	frames_free(&rep);
+	if (mon != NULL) {
+		zmq_socket_monitor(sock, NULL, 0);
+		util_close(&mon, 0);
+	}
 	util_close(&sock, 0);
 	zmq_ctx_term(ctx);
 	return (rc);
@@ -215,13 +333,11 @@ main(int argc, char **argv)
 	frames_add(&req);
 	frames_addstr(&req, cli->name);
 	if (cli_io_read(cli, poptGetArgs(ctx), &req, &cause) != 0) {
-		fprintf(stderr, "waha-cli: %s\n", cause);
+		say("%s", cause);
 		free(cause);
-		frames_free(&req);
-		poptFreeContext(ctx);
-		return (CLI_EXIT_USAGE);
-	}
-	rc = call(cli, &req);
+		rc = CLI_EXIT_USAGE;
+	} else
+		rc = call(cli, &req);
 	frames_free(&req);
 	poptFreeContext(ctx);
 	return (rc);

@@ -12,6 +12,14 @@
 #define CLI_EXIT_4XX		4
 #define CLI_EXIT_5XX		5
 
+/* The monitor of the broker connection; a handshake means connected. */
+#define CLI_MONITOR		"inproc://waha-cli.monitor"
+#ifdef ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+#define CLI_EVENT_CONNECTED	ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+#else
+#define CLI_EVENT_CONNECTED	ZMQ_EVENT_CONNECTED	/* libzmq < 4.3 */
+#endif
+
 enum cli_input { CLI_IN_ARGS, CLI_IN_PLAIN, CLI_IN_DELIMITED, CLI_IN_JSON };
 enum cli_output { CLI_OUT_EMPTY, CLI_OUT_PLAIN, CLI_OUT_DELIMITED,
 	CLI_OUT_JSON };
@@ -35,5 +43,6 @@ int	 cli_io_parse_sep(const char *, char *);
 int	 cli_io_read(struct cli_env *, const char **, struct waha_msg *,
 	    char **);
 int	 cli_io_write(struct cli_env *, struct waha_msg *, size_t, FILE *);
+char	*cli_io_printable(const void *, size_t);
 
 #endif

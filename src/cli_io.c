@@ -21,30 +21,38 @@
 int
 cli_io_parse_sep(const char *s, char *sep)
 {
-	size_t	 len;
-	void	*b;
+	static const struct {
+		char	 name;
+		char	 value;
+	} escapes[] = {
+		{ 'n', '\n' }, { 't', '\t' }, { 'r', '\r' }, { '0', '\0' },
+		{ '\\', '\\' }
+	};
+	unsigned char	*b;
+	size_t		 i, len;
 
 	if (s[0] != '\\' && s[0] != '\0' && s[1] == '\0') {
 		*sep = s[0];
 		return (0);
 	}
-	if (strcmp(s, "\\n") == 0)
-		*sep = '\n';
-	else if (strcmp(s, "\\t") == 0)
-		*sep = '\t';
-	else if (strcmp(s, "\\r") == 0)
-		*sep = '\r';
-	else if (strcmp(s, "\\0") == 0)
-		*sep = '\0';
-	else if (strcmp(s, "\\\\") == 0)
-		*sep = '\\';
-	else if (strncmp(s, "\\x", 2) == 0 && strlen(s) == 4 &&
-	    (b = codec_hex_decode(s + 2, 2, &len)) != NULL) {
-		*sep = *(char *)b;
-		free(b);
-	} else
+	if (s[0] != '\\' || s[1] == '\0')
 		return (-1);
-	return (0);
+	if (s[1] == 'x' && strlen(s) == 4) {
+		/* Two digits: the codec skips white space, so check len. */
+		if ((b = codec_hex_decode(s + 2, 2, &len)) == NULL)
+			return (-1);
+		if (len == 1)
+			*sep = (char)b[0];
+		free(b);
+		return (len == 1 ? 0 : -1);
+	}
+	for (i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+		if (s[1] == escapes[i].name && s[2] == '\0') {
+			*sep = escapes[i].value;
+			return (0);
+		}
+	}
+	return (-1);
 }
 
 /* Read all of stdin; NUL-terminated for convenience, length in *len. */
@@ -228,4 +236,33 @@ cli_io_write(struct cli_env *cli, struct waha_msg *m, size_t first, FILE *f)
 		break;
 	}
 	return (fflush(f) == 0 && !ferror(f) ? 0 : -1);
+}
+
+/*
+ * A copy of a reason from the network that is safe to print on a
+ * terminal: bytes that are not UTF-8 become U+FFFD, control characters
+ * (C0, DEL and C1) become \xHH or \u00HH.
+ */
+char *
+cli_io_printable(const void *data, size_t len)
+{
+	const unsigned char	*p;
+	char			*fixed, *out, *o;
+	size_t			 flen, i;
+
+	fixed = codec_utf8_fix(data, len, &flen);
+	p = (const unsigned char *)fixed;
+	out = o = xmalloc(4 * flen + 1);
+	for (i = 0; i < flen; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			o += sprintf(o, "\\x%02x", p[i]);
+		else if (p[i] == 0xc2 && i + 1 < flen && p[i + 1] >= 0x80 &&
+		    p[i + 1] < 0xa0)
+			o += sprintf(o, "\\u%04x", p[++i]);
+		else
+			*o++ = p[i];
+	}
+	*o = '\0';
+	free(fixed);
+	return (out);
 }

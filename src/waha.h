@@ -50,6 +50,14 @@
 #define WAHA_DISCONNECT		0x05
 #define WAHA_FAIL		0x06
 
+/*
+ * A worker's REPLY has this many frames more than the request it answers
+ * ("MDPW01", the command, the token and "" where the request has the
+ * service): a daemon that takes replies receives that much more than
+ * its request limit.
+ */
+#define WAHA_REPLY_EXTRA	3
+
 /* Statuses that are counted one by one in the statistics. */
 #define WAHA_NSTATUS		7
 extern const int waha_statuses[WAHA_NSTATUS];

@@ -1,0 +1,46 @@
+#!/bin/sh
+# The example programs of waha-protocol(7), doc/examples/client.py and
+# worker.py, work against a broker, and the page shows them as they are.
+. "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
+. "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
+need_pyzmq
+setup
+plan 10
+
+EXAMPLES=$TESTS_SRC/../doc/examples
+PAGE=${WAHA_MANDIR:-$TESTS_SRC/../man}/waha-protocol.7
+
+# shown FILE: the lines of the page between its ".\" begin FILE" and
+# ".\" end FILE" comments, with the roff escapes \e and \& undone
+shown() {
+	sed -n "/^\\.\\\\\" begin $1\$/,/^\\.\\\\\" end $1\$/p" "$PAGE" |
+	    sed -e '1d' -e '$d' -e '/^\.Bd /d' -e '/^\.Ed$/d' \
+	    -e 's/\\e/\\/g' -e 's/\\&//g'
+}
+
+for f in client.py worker.py; do
+	shown "$f" >"$SCRATCH/$f"
+	ok "waha-protocol(7) shows $f as it is" \
+	    cmp -s "$SCRATCH/$f" "$EXAMPLES/$f"
+done
+
+start_broker || exit 1
+start_daemon worker "$PYTHON" "$EXAMPLES/worker.py" "$BROKER" upper
+ok "worker.py registers" wait_for "worker.py" served upper
+is "$(cli -n upper hello world)" "HELLO
+WORLD" "waha-cli calls worker.py"
+
+client() {
+	"$PYTHON" "$EXAMPLES/client.py" "$BROKER" "$@"
+}
+is "$(client upper a b)" "A
+B" "client.py calls worker.py"
+is "$(client mmi.service upper)" 200 "client.py calls mmi.service"
+out=$(client nosuch x 2>&1)
+is "$?/$out" "1/404 no such service" "client.py reports a 404"
+
+stop_daemon worker TERM
+is "$stopped_status" 0 "worker.py exits 0 on SIGTERM"
+ok "after its DISCONNECT the broker has no worker for upper" \
+    served upper 0
+is "$(client mmi.service upper)" 404 "mmi.service says so"

@@ -5,7 +5,7 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 10
+plan 11
 
 EXAMPLES=$TESTS_SRC/../doc/examples
 PAGE=${WAHA_MANDIR:-$TESTS_SRC/../man}/waha-protocol.7
@@ -44,3 +44,15 @@ is "$stopped_status" 0 "worker.py exits 0 on SIGTERM"
 ok "after its DISCONNECT the broker has no worker for upper" \
     served upper 0
 is "$(client mmi.service upper)" 404 "mmi.service says so"
+
+# doc/examples/htpasswd.sh, the original example as a script, runs as
+# written (on endpoints of this test's own).
+if command -v htpasswd >/dev/null 2>&1; then
+	out=$(WAHA_BIN=$WAHA_BINDIR sh "$EXAMPLES/htpasswd.sh" \
+	    "ipc://$SCRATCH/b.sock" "ipc://$SCRATCH/back.sock" 2>/dev/null)
+	is "$out" '["","Adding password for user admin\n","0"]
+["0"]
+["3"]' "doc/examples/htpasswd.sh adds a user and checks two passwords"
+else
+	ok "# SKIP htpasswd is not installed" true
+fi

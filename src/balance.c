@@ -126,10 +126,7 @@ stranger(struct balance_env *env, struct waha_msg *m,
 		    "client", (unsigned long long)env->strangers);
 	if (in->kind != PROTO_NATIVE || in->env == 0)
 		return;
-	frames_clear(&env->out);
-	frames_moverange(&env->out, m, 0, in->env);
-	frames_add(&env->out);
-	frames_addstr(&env->out, "400");
+	proto_reply(&env->out, m, in->env, 400);
 	frames_addstr(&env->out, "balancer backend: only workers connect here");
 	if (frames_send(&env->out, env->back, ZMQ_DONTWAIT) == -1)
 		env->pool->unroutable++;
@@ -243,21 +240,12 @@ static void
 balance_open(struct balance_env *env)
 {
 	char	*cause = NULL;
-	int64_t	 maxsize = env->max_msg_size;
-	size_t	 len = sizeof(env->bound);
-	int	 one = 1;
 
 	env->ctx = zmq_ctx_new();
 	check_url(env);
-	env->back = util_socket(env->ctx, ZMQ_ROUTER);
-	zmq_setsockopt(env->back, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
-	zmq_setsockopt(env->back, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
-	if (util_attach(env->back, 1, env->bind, &cause) != 0)
-		fatalx("backend: %s", cause);
-	if (zmq_getsockopt(env->back, ZMQ_LAST_ENDPOINT, env->bound, &len) != 0)
-		strlcpy(env->bound, env->bind, sizeof(env->bound));
-	if (cmdline.endpoint_file != NULL &&
-	    util_write_endpoint(cmdline.endpoint_file, env->back, &cause) != 0)
+	env->back = util_router(env->ctx, env->bind, env->max_msg_size,
+	    env->bound, sizeof(env->bound), &cause);
+	if (env->back == NULL)
 		fatalx("backend: %s", cause);
 	if (signals_init(0, &cause) != 0)
 		fatalx("balance: %s", cause);

@@ -168,11 +168,9 @@ balance_up_recv(struct balance_env *env)
 	for (n = 0; n < BALANCE_BATCH && env->cur != NULL &&
 	    worker_recv(env->cur->ws, &env->token, &env->body) == 1; n++)
 		submit(env, env->cur);
-	TAILQ_FOREACH(u, &env->retired, link) {
-		while (worker_recv(u->ws, &env->token, &env->body) == 1)
-			worker_fail(u->ws, &env->token, 503,
-			    "worker is leaving");
-	}
+	/* Never a request there: the session answers them FAIL 503. */
+	TAILQ_FOREACH(u, &env->retired, link)
+		(void)worker_recv(u->ws, &env->token, &env->body);
 }
 
 /*
@@ -189,14 +187,6 @@ retire_at(struct balance_env *env, struct balance_up *u)
 	return (u->retired + env->wcf.heartbeat);
 }
 
-static int64_t
-earliest(int64_t t, int64_t u)
-{
-	if (u == 0)
-		return (t);
-	return (t == 0 || u < t ? u : t);
-}
-
 /* Milliseconds until balance_up_tick has work, or -1. */
 int
 balance_up_timeout(struct balance_env *env, int64_t now)
@@ -206,11 +196,11 @@ balance_up_timeout(struct balance_env *env, int64_t now)
 	int			 w;
 
 	if (env->cur != NULL && (w = worker_timeout(env->cur->ws, now)) != -1)
-		t = earliest(t, now + w);
+		t = util_earliest(t, now + w);
 	TAILQ_FOREACH(u, &env->retired, link) {
-		t = earliest(t, retire_at(env, u));
+		t = util_earliest(t, retire_at(env, u));
 		if ((w = worker_timeout(u->ws, now)) != -1)
-			t = earliest(t, now + w);
+			t = util_earliest(t, now + w);
 	}
 	if (t == 0)
 		return (-1);

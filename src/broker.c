@@ -86,18 +86,15 @@ void
 broker_reply(struct broker_env *env, struct waha_msg *m, size_t envlen,
     int kind, int status, const char *service)
 {
-	char	 st[8];
-
+	if (kind != BROKER_MDP) {
+		proto_reply(&env->out, m, envlen, status);
+		return;
+	}
 	frames_clear(&env->out);
 	frames_moverange(&env->out, m, 0, envlen);
 	frames_add(&env->out);
-	if (kind == BROKER_MDP) {
-		frames_addstr(&env->out, WAHA_MDPC);
-		frames_addstr(&env->out, service);
-	} else {
-		snprintf(st, sizeof(st), "%03d", status);
-		frames_addstr(&env->out, st);
-	}
+	frames_addstr(&env->out, WAHA_MDPC);
+	frames_addstr(&env->out, service);
 }
 
 /* The pool ends a request: answer its client. */
@@ -106,7 +103,6 @@ on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
     size_t first, const char *reason)
 {
 	struct broker_env	*env = arg;
-	char			 st[8];
 	const char		*name = r->svc != NULL ? r->svc->name : NULL;
 	int			 len = name != NULL ? (int)r->svc->len :
 				    (int)env->cur_len;
@@ -118,16 +114,8 @@ on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
 	    (util_now_us() - r->arrived) / 1000.0);
 	if (r->kind == BROKER_MDP && status != 200)
 		return;		/* RFC 7 has no error reply */
-	frames_clear(&env->out);
-	frames_moverange(&env->out, &r->env, 0, r->env.n);
-	frames_add(&env->out);
-	if (r->kind == BROKER_MDP) {
-		frames_addstr(&env->out, WAHA_MDPC);
-		frames_addmem(&env->out, r->svc->name, r->svc->len);
-	} else {
-		snprintf(st, sizeof(st), "%03d", status);
-		frames_addstr(&env->out, st);
-	}
+	broker_reply(env, &r->env, r->env.n, r->kind, status,
+	    r->svc != NULL ? r->svc->name : "");
 	if (status == 200)
 		frames_moverange(&env->out, m, first, m->n);
 	else
@@ -260,20 +248,11 @@ static void
 broker_open(struct broker_env *env)
 {
 	char	*cause = NULL;
-	int64_t	 maxsize = env->max_msg_size;
-	size_t	 len = sizeof(env->bound);
-	int	 one = 1;
 
 	env->ctx = zmq_ctx_new();
-	env->sock = util_socket(env->ctx, ZMQ_ROUTER);
-	zmq_setsockopt(env->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
-	zmq_setsockopt(env->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
-	if (util_attach(env->sock, 1, env->url, &cause) != 0)
-		fatalx("broker: %s", cause);
-	if (zmq_getsockopt(env->sock, ZMQ_LAST_ENDPOINT, env->bound, &len) != 0)
-		strlcpy(env->bound, env->url, sizeof(env->bound));
-	if (cmdline.endpoint_file != NULL &&
-	    util_write_endpoint(cmdline.endpoint_file, env->sock, &cause) != 0)
+	env->sock = util_router(env->ctx, env->url, env->max_msg_size,
+	    env->bound, sizeof(env->bound), &cause);
+	if (env->sock == NULL)
 		fatalx("broker: %s", cause);
 	if (signals_init(0, &cause) != 0)
 		fatalx("broker: %s", cause);

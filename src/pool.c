@@ -17,7 +17,8 @@
 
 #include "waha.h"
 
-static void	service_free(struct pool *, struct pool_service *);
+static void	service_free(struct pool *, struct pool_service *,
+		    const char *);
 
 /* Pass something an operator should read to the owner. */
 void
@@ -119,11 +120,22 @@ pool_service_find(struct pool *p, const char *name, size_t len)
 	return (s);
 }
 
-/* A new service, workerless (so on the orphans list) until a READY. */
+/*
+ * A new service, workerless (so on the orphans list) until a READY, or
+ * NULL when --max-services are known and none can make room: the oldest
+ * workerless one goes first, so that names made up by clients never keep
+ * a worker's service out.
+ */
 struct pool_service *
 pool_service_new(struct pool *p, const char *name, size_t len)
 {
 	struct pool_service	*s;
+
+	if (p->nservices >= p->cf.max_services) {
+		if ((s = TAILQ_FIRST(&p->orphans)) == NULL)
+			return (NULL);
+		service_free(p, s, "too many services: evicted");
+	}
 
 	s = xcalloc(1, sizeof(*s));
 	s->name = xstrndup(name, len);
@@ -154,17 +166,16 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
 		pool_finish(p, r, 503, NULL, 0, "shutting down");
 		return;
 	}
-	if ((s = pool_service_find(p, name, len)) == NULL) {
-		if (!(flags & POOL_CREATE)) {
-			pool_finish(p, r, 404, NULL, 0, "no such service");
-			return;
-		}
-		if (p->nservices >= p->cf.max_services) {
-			p->dropped++;
-			pool_finish(p, r, 503, NULL, 0, "too many services");
-			return;
-		}
-		s = pool_service_new(p, name, len);
+	s = pool_service_find(p, name, len);
+	if ((s == NULL || !s->served) && !(flags & POOL_CREATE)) {
+		/* No worker ever registered it (an MDP client may have). */
+		pool_finish(p, r, 404, NULL, 0, "no such service");
+		return;
+	}
+	if (s == NULL && (s = pool_service_new(p, name, len)) == NULL) {
+		p->dropped++;
+		pool_finish(p, r, 503, NULL, 0, "too many services");
+		return;
 	}
 	r->svc = s;
 	s->stats.requests++;
@@ -190,6 +201,20 @@ dequeue(struct pool *p, struct pool_req *r)
 	p->nqueued--;
 }
 
+/* A queued request waited past --queue-timeout: 504, never dispatched. */
+static void
+expire_queued(struct pool *p, struct pool_req *r)
+{
+	char	 why[64];
+
+	dequeue(p, r);
+	p->total.expired++;
+	r->svc->stats.expired++;
+	snprintf(why, sizeof(why), "waited in queue over %d ms",
+	    p->cf.queue_timeout);
+	pool_finish(p, r, 504, NULL, 0, why);
+}
+
 /*
  * Hand queued requests of s to its available workers, least recently
  * used first.  A worker found gone is dropped and the request tries the
@@ -203,6 +228,10 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 
 	while ((r = TAILQ_FIRST(&s->queue)) != NULL &&
 	    (w = TAILQ_FIRST(&s->avail)) != NULL) {
+		if (r->deadline != 0 && r->deadline <= util_now_ms()) {
+			expire_queued(p, r);
+			continue;
+		}
 		r->token = p->next_token++;
 		if (pool_worker_send(p, w, WAHA_REQUEST, r) == -1) {
 			pool_worker_kill(p, w, 503, "worker vanished");
@@ -266,41 +295,33 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 	req_free(r);
 }
 
-/* A service lost its last worker: start its time-to-live. */
+/*
+ * A service has no worker left, not even one finishing after DISCONNECT:
+ * start its time-to-live.
+ */
 void
 pool_service_orphan(struct pool *p, struct pool_service *s)
 {
+	if (s->orphaned != 0 || s->nworkers != 0 || s->leaving != 0)
+		return;
 	s->orphaned = util_now_ms();
 	TAILQ_INSERT_TAIL(&p->orphans, s, orphan_link);
-	if (p->ops.change != NULL)
-		p->ops.change(p->arg, s);
 }
 
 static void
-service_free(struct pool *p, struct pool_service *s)
+service_free(struct pool *p, struct pool_service *s, const char *why)
 {
 	struct pool_req	*r;
 
 	while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
 		dequeue(p, r);
-		pool_finish(p, r, 404, NULL, 0,
-		    "no worker for the service time-to-live");
+		pool_finish(p, r, 404, NULL, 0, why);
 	}
 	TAILQ_REMOVE(&p->orphans, s, orphan_link);
 	HASH_DEL(p->services, s);
 	p->nservices--;
 	free(s->name);
 	free(s);
-}
-
-static int64_t
-earliest(int64_t a, int64_t b)
-{
-	if (a == 0)
-		return (b);
-	if (b == 0)
-		return (a);
-	return (a < b ? a : b);
 }
 
 /* Milliseconds until the next timer of the pool is due, or -1 if none. */
@@ -313,16 +334,16 @@ pool_timeout(struct pool *p, int64_t now)
 	int64_t			 t = 0;
 
 	if ((w = TAILQ_FIRST(&p->by_send)) != NULL)
-		t = earliest(t, w->last_send + p->cf.heartbeat);
+		t = util_earliest(t, w->last_send + p->cf.heartbeat);
 	if ((w = TAILQ_FIRST(&p->by_recv)) != NULL)
-		t = earliest(t, w->last_recv +
+		t = util_earliest(t, w->last_recv +
 		    (int64_t)p->cf.heartbeat * p->cf.liveness);
 	if ((r = TAILQ_FIRST(&p->queued_all)) != NULL)
-		t = earliest(t, r->deadline);
+		t = util_earliest(t, r->deadline);
 	if ((r = TAILQ_FIRST(&p->running_all)) != NULL)
-		t = earliest(t, r->deadline);
+		t = util_earliest(t, r->deadline);
 	if ((s = TAILQ_FIRST(&p->orphans)) != NULL)
-		t = earliest(t, s->orphaned + p->cf.service_ttl);
+		t = util_earliest(t, s->orphaned + p->cf.service_ttl);
 	if (t == 0)
 		return (-1);
 	return (t <= now ? 0 : (int)(t - now > 3600000 ? 3600000 : t - now));
@@ -336,14 +357,8 @@ expire_requests(struct pool *p, int64_t now)
 	char			 why[64];
 
 	while ((r = TAILQ_FIRST(&p->queued_all)) != NULL &&
-	    r->deadline != 0 && r->deadline <= now) {
-		dequeue(p, r);
-		p->total.expired++;
-		r->svc->stats.expired++;
-		snprintf(why, sizeof(why), "waited in queue over %d ms",
-		    p->cf.queue_timeout);
-		pool_finish(p, r, 504, NULL, 0, why);
-	}
+	    r->deadline != 0 && r->deadline <= now)
+		expire_queued(p, r);
 	while ((r = TAILQ_FIRST(&p->running_all)) != NULL &&
 	    r->deadline != 0 && r->deadline <= now) {
 		s = r->svc;
@@ -375,15 +390,8 @@ pool_tick(struct pool *p, int64_t now)
 		pool_worker_kill(p, w, 503, "worker died (no heartbeat)");
 	expire_requests(p, now);
 	while ((s = TAILQ_FIRST(&p->orphans)) != NULL &&
-	    s->orphaned + p->cf.service_ttl <= now) {
-		if (s->leaving == 0) {
-			service_free(p, s);
-			continue;
-		}
-		TAILQ_REMOVE(&p->orphans, s, orphan_link);
-		s->orphaned = now;
-		TAILQ_INSERT_TAIL(&p->orphans, s, orphan_link);
-	}
+	    s->orphaned + p->cf.service_ttl <= now)
+		service_free(p, s, "no worker for the service time-to-live");
 }
 
 /* Stop taking requests and answer every queued one with 503. */

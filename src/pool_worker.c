@@ -121,9 +121,9 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 		why = "this balancer serves another service";
 	if (why == NULL && p->draining)
 		why = "shutting down";
-	s = why == NULL ? pool_service_find(p, in->service, in->service_len) :
-	    NULL;
-	if (why == NULL && s == NULL && p->nservices >= p->cf.max_services)
+	if (why == NULL && (s = pool_service_find(p, in->service,
+	    in->service_len)) == NULL && (s = pool_service_new(p, in->service,
+	    in->service_len)) == NULL)
 		why = "too many services";
 	if (why != NULL) {
 		pool_notice(p, 0, "worker refused: READY for '%.*s': %s",
@@ -132,8 +132,6 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 		send_stranger(p, m, WAHA_DISCONNECT);
 		return;
 	}
-	if (s == NULL)
-		s = pool_service_new(p, in->service, in->service_len);
 	w = xcalloc(1, sizeof(*w));
 	w->idlen = frames_size(m, 0);
 	memcpy(w->id, frames_data(m, 0), w->idlen);
@@ -151,12 +149,13 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 	s->capacity += w->capacity;
 	pool_notice(p, 1, "worker %s ready for %s, capacity %u", worker_name(w),
 	    s->name, w->capacity);
-	if (s->nworkers++ == 0) {
+	s->served = 1;
+	if (s->orphaned != 0) {
 		TAILQ_REMOVE(&p->orphans, s, orphan_link);
 		s->orphaned = 0;
-		if (p->ops.change != NULL)
-			p->ops.change(p->arg, s);
 	}
+	if (s->nworkers++ == 0 && p->ops.change != NULL)
+		p->ops.change(p->arg, s);
 	pool_dispatch(p, s);
 }
 
@@ -179,8 +178,8 @@ worker_leave(struct pool *p, struct pool_worker *w)
 	w->avail = 0;
 	s->capacity -= w->capacity;
 	s->leaving++;
-	if (--s->nworkers == 0)
-		pool_service_orphan(p, s);
+	if (--s->nworkers == 0 && p->ops.change != NULL)
+		p->ops.change(p->arg, s);
 }
 
 /* Remove a worker, answering each request it holds with status. */
@@ -194,6 +193,7 @@ worker_remove(struct pool *p, struct pool_worker *w, int status,
 	while ((r = TAILQ_FIRST(&w->reqs)) != NULL)
 		pool_finish(p, r, status, NULL, 0, reason);
 	w->svc->leaving--;
+	pool_service_orphan(p, w->svc);
 	TAILQ_REMOVE(&p->by_recv, w, recv_link);
 	HASH_DEL(p->workers, w);
 	p->nworkers--;
@@ -227,7 +227,9 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 		return;
 	}
 	w->served++;
-	if (in->command == WAHA_REPLY && p->cf.max_size > 0 &&
+	if (in->command == WAHA_REPLY && m->dropped > 0)
+		pool_finish(p, r, 500, NULL, 0, "reply has too many frames");
+	else if (in->command == WAHA_REPLY && p->cf.max_size > 0 &&
 	    m->bytes > p->cf.max_size) {
 		snprintf(reason, sizeof(reason), "reply larger than %zu bytes",
 		    p->cf.max_size);

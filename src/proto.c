@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "waha.h"
@@ -75,11 +76,12 @@ proto_parse_worker(struct waha_msg *m, struct proto_in *in)
 	size_t	 c = in->env + 2;
 
 	in->kind = PROTO_MDPW;
-	if (m->dropped > 0)
-		return (bad(in, "too many frames"));
 	if (c >= m->n || frames_size(m, c) != 1)
 		return (bad(in, "no MDP worker command"));
 	in->command = *(const unsigned char *)frames_data(m, c);
+	/* Only a REPLY may be too long: it fails alone (m->dropped). */
+	if (m->dropped > 0 && in->command != WAHA_REPLY)
+		return (bad(in, "too many frames"));
 	switch (in->command) {
 	case WAHA_READY:
 		if (c + 1 >= m->n || c + 3 < m->n)
@@ -154,6 +156,22 @@ proto_name_check(const char *name, size_t len, size_t max)
 			    "ASCII");
 	}
 	return (NULL);
+}
+
+/*
+ * Start a native reply in out: the first n frames of env (the client's
+ * envelope, moved), "", and the status.  The caller adds the fields.
+ */
+void
+proto_reply(struct waha_msg *out, struct waha_msg *env, size_t n, int status)
+{
+	char	 st[8];
+
+	frames_clear(out);
+	frames_moverange(out, env, 0, n);
+	frames_add(out);
+	snprintf(st, sizeof(st), "%03d", status);
+	frames_addstr(out, st);
 }
 
 /* Append "" MDPW01 COMMAND to m. */

@@ -179,6 +179,47 @@ util_attach(void *sock, int bind, const char *url, char **cause)
 	return (0);
 }
 
+/*
+ * The ROUTER socket that workers (and, for the broker, clients) talk to:
+ * ZMQ_ROUTER_MANDATORY so that sends to vanished peers fail and are
+ * counted, ZMQ_MAXMSGSIZE, bound to url.  The endpoint actually bound
+ * goes to bound, and to --endpoint-file if given.  NULL with a cause on
+ * failure.
+ */
+void *
+util_router(void *ctx, const char *url, int max_msg_size, char *bound,
+    size_t boundlen, char **cause)
+{
+	void	*sock;
+	int64_t	 maxsize = max_msg_size;
+	size_t	 len = boundlen;
+	int	 one = 1;
+
+	sock = util_socket(ctx, ZMQ_ROUTER);
+	zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
+	if (util_attach(sock, 1, url, cause) != 0 ||
+	    (cmdline.endpoint_file != NULL &&
+	    util_write_endpoint(cmdline.endpoint_file, sock, cause) != 0)) {
+		util_close(&sock, 0);
+		return (NULL);
+	}
+	if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+		strlcpy(bound, url, boundlen);
+	return (sock);
+}
+
+/* The earlier of two deadlines, where 0 means none. */
+int64_t
+util_earliest(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return (b);
+	if (b == 0)
+		return (a);
+	return (a < b ? a : b);
+}
+
 /* Close *sockp after setting its linger (ms), and clear it. */
 void
 util_close(void **sockp, int linger)
@@ -210,4 +251,30 @@ util_random64(void)
 		v = (uint64_t)util_now_us() * 6364136223846793005ULL ^
 		    (uint64_t)getpid();
 	return (v);
+}
+
+/*
+ * The hash of the service, worker and token tables: FNV-1a over a seed
+ * drawn once at random, with a final mix, so that keys chosen by peers
+ * (service names, routing ids) cannot be chosen to collide.
+ */
+unsigned
+util_hash(const void *key, size_t len)
+{
+	static uint64_t		 seed;
+	const unsigned char	*p = key;
+	uint64_t		 h;
+	size_t			 i;
+
+	if (seed == 0)
+		seed = util_random64() | 1;
+	h = seed ^ 0xcbf29ce484222325ULL;
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return ((unsigned)h);
 }

@@ -13,8 +13,15 @@
 #include <stdint.h>
 
 #include <popt.h>
-#include <uthash.h>
 #include <zmq.h>
+
+/*
+ * uthash hashes with util_hash, seeded at random, so that service names
+ * and routing ids chosen by peers cannot be aimed at one bucket.
+ */
+unsigned util_hash(const void *, size_t);
+#define HASH_FUNCTION(key, len, hashv)	((hashv) = util_hash((key), (len)))
+#include <uthash.h>
 
 #include "compat/compat.h"
 
@@ -163,6 +170,7 @@ int	 proto_parse(struct waha_msg *, struct proto_in *, size_t);
 int	 proto_parse_worker(struct waha_msg *, struct proto_in *);
 int	 proto_parse_reply(struct waha_msg *, int *, size_t *);
 const char *proto_name_check(const char *, size_t, size_t);
+void	 proto_reply(struct waha_msg *, struct waha_msg *, size_t, int);
 void	 proto_worker_cmd(struct waha_msg *, int);
 int	 proto_status_ok(int, int);
 const char *proto_status_text(int);
@@ -177,6 +185,8 @@ int	 util_write_file(const char *, const char *, char **);
 void	 util_hex(char *, const void *, size_t);
 void	*util_socket(void *, int);
 int	 util_attach(void *, int, const char *, char **);
+void	*util_router(void *, const char *, int, char *, size_t, char **);
+int64_t	 util_earliest(int64_t, int64_t);
 void	 util_close(void **, int);
 uint64_t util_random64(void);
 
@@ -268,7 +278,8 @@ struct pool_service {
 	unsigned	 inflight;
 	unsigned	 queued;
 	struct pool_reqs queue;
-	int64_t		 orphaned;	/* ms since no worker; 0 if some */
+	int64_t		 orphaned;	/* ms, since no worker at all; else 0 */
+	int		 served;	/* a worker has registered it */
 	TAILQ_ENTRY(pool_service) orphan_link;
 	struct pool_counters stats;
 	UT_hash_handle	 hh;
@@ -380,8 +391,6 @@ int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
 int	 worker_timeout(struct worker_session *, int64_t);
 void	 worker_tick(struct worker_session *, int64_t);
 void	 worker_withdraw(struct worker_session *);
-void	 worker_withdraw(struct worker_session *);
 int	 worker_register(struct worker_session *, char **);
-int	 worker_registered(struct worker_session *);
 
 #endif

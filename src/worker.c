@@ -96,13 +96,6 @@ worker_socket(struct worker_session *ws)
 	return (ws->sock);
 }
 
-/* Whether the session is registered (READY sent, not withdrawn). */
-int
-worker_registered(struct worker_session *ws)
-{
-	return (ws->registered);
-}
-
 /*
  * Register on a new socket: connect and send READY (with the capacity
  * frame only when it is not 1, so that plain RFC 7 brokers accept it).

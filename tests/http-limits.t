@@ -18,8 +18,13 @@ hreq '/echo?args=["after"]'
 is "$code $body" '200 ["after"]' "the gateway still serves"
 hreq /echo --data-binary @"$SCRATCH/big"
 is "$code" 413 "a 10 MiB body after Expect: 100-continue is 413 too"
-hreq /echo -H 'Transfer-Encoding: chunked' --data-binary @"$SCRATCH/big"
-is "$code" 413 "a 10 MiB chunked body is 413"
+# libevent discards only the chunk under way before it answers 413 and
+# closes, so the client may see a reset (and curl the 100 before it)
+# instead of the 413, depending on timing (waha-proxy-http(8)).
+hreq /echo -H 'Transfer-Encoding: chunked' --data-binary @"$SCRATCH/big" \
+    2>/dev/null
+ok "a 10 MiB chunked body is refused: 413 or a reset ($code)" \
+    test "$code" = 413 -o "$code" = 100
 hreq '/echo?args=["still"]'
 is "$code $body" '200 ["still"]' "the gateway still serves"
 

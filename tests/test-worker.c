@@ -4,7 +4,8 @@
  * number, is the delay in ms), never (never replies), fail (FAIL with
  * --status), crash (exits on the first request, without a word), unhex
  * (replies each field decoded from hex, to send any bytes back; a field
- * that is not hex gets FAIL 400).
+ * that is not hex gets FAIL 400), frames (replies as many fields as the
+ * first field says).
  */
 #include "config.h"
 
@@ -17,7 +18,7 @@
 
 #include "waha.h"
 
-enum mode { ECHO, REVERSE, SLEEP, NEVER, FAIL, CRASH, UNHEX };
+enum mode { ECHO, REVERSE, SLEEP, NEVER, FAIL, CRASH, UNHEX, FRAMES };
 
 struct pending {
 	zmq_msg_t	 token;
@@ -35,7 +36,7 @@ static struct poptOption options[] = {
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0, "broker", "URL" },
 	{ "name", 'n', POPT_ARG_STRING, &opt.name, 0, "service", "NAME" },
 	{ "mode", 'm', POPT_ARG_STRING, &opt.mode, 0,
-	  "echo, reverse, sleep, never, fail, crash or unhex", "MODE" },
+	  "echo, reverse, sleep, never, fail, crash, unhex or frames", "MODE" },
 	{ "capacity", 'c', POPT_ARG_STRING, &opt.capacity, 0, "", "N" },
 	{ "delay", '\0', POPT_ARG_STRING, &opt.delay, 0, "sleep mode", "MS" },
 	{ "status", '\0', POPT_ARG_STRING, &opt.status, 0, "fail mode", "N" },
@@ -106,15 +107,28 @@ unhex(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 	frames_free(&out);
 }
 
+/* The first field as a number, or def if it is not one. */
+static int
+first_number(struct waha_msg *body, int def)
+{
+	const char	*errstr;
+	char		 num[16];
+	int		 n;
+
+	if (body->n == 0 || frames_size(body, 0) >= sizeof(num))
+		return (def);
+	snprintf(num, sizeof(num), "%.*s", (int)frames_size(body, 0),
+	    (const char *)frames_data(body, 0));
+	n = strtonum(num, 0, INT_MAX, &errstr);
+	return (errstr != NULL ? def : n);
+}
+
 static void
 handle(struct worker_session *ws, enum mode mode, zmq_msg_t *token,
     struct waha_msg *body, int delay, int status)
 {
 	struct waha_msg	 rev;
-	const char	*errstr;
-	char		 num[16];
 	size_t		 i;
-	int		 ms = delay;
 
 	switch (mode) {
 	case ECHO:
@@ -128,15 +142,14 @@ handle(struct worker_session *ws, enum mode mode, zmq_msg_t *token,
 		frames_free(&rev);
 		break;
 	case SLEEP:
-		if (body->n > 0 && frames_size(body, 0) < sizeof(num)) {
-			snprintf(num, sizeof(num), "%.*s",
-			    (int)frames_size(body, 0),
-			    (const char *)frames_data(body, 0));
-			ms = strtonum(num, 0, INT_MAX, &errstr);
-			if (errstr != NULL)
-				ms = delay;
-		}
-		hold(token, body, util_now_ms() + ms);
+		hold(token, body, util_now_ms() + first_number(body, delay));
+		break;
+	case FRAMES:
+		frames_init(&rev);
+		for (i = first_number(body, 1); i > 0; i--)
+			frames_addstr(&rev, "x");
+		worker_reply(ws, token, &rev);
+		frames_free(&rev);
 		break;
 	case NEVER:
 		hold(token, body, 0);
@@ -162,7 +175,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *modes[] = { "echo", "reverse", "sleep", "never",
-	    "fail", "crash", "unhex", NULL };
+	    "fail", "crash", "unhex", "frames", NULL };
 	struct worker_config	 cf;
 	struct worker_session	*ws;
 	struct waha_msg		 body;

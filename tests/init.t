@@ -20,6 +20,20 @@ for s in "$initdir"/*.init; do
 	ok "$n: never ENABLED=" sh -c "! grep -q ENABLED= '$s'"
 done
 
+# Each defaults file documents every option of its daemon (but those
+# the init system sets itself, and --help and --version).
+for d in waha-broker waha-proxy-balance waha-proxy-http waha-service-script; do
+	[ -x "$WAHA_BINDIR/$d" ] || continue
+	for o in $("$WAHA_BINDIR/$d" --help | grep -Eo -- '--[a-z][a-z0-9-]*' |
+	    sort -u); do
+		case $o in
+		--help|--version|--syslog|--endpoint-file|--name) continue ;;
+		esac
+		ok "$d.default documents $o" \
+		    grep -q -- "$o" "$initdir/$d.default"
+	done
+done
+
 # Units, with ExecStart pointed at this build.
 if command -v systemd-analyze >/dev/null 2>&1; then
 	mkdir "$SCRATCH/units"

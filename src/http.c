@@ -53,6 +53,8 @@ static struct poptOption http_options[] = {
 	  "event loops, one per thread (default 1)", "N" },
 	{ "max-body", '\0', POPT_ARG_STRING, &opt.max_body, 0,
 	  "largest request body, then 413 (default 1048576)", "BYTES" },
+	{ "no-jsonp", '\0', POPT_ARG_NONE, &env0.no_jsonp, 0,
+	  "refuse JSONP (jsonp= and callback=) with 400", NULL },
 	{ "cors", '\0', POPT_ARG_STRING, &env0.cors, 0,
 	  "allow cross-origin calls from ORIGIN, or * (default off)",
 	  "ORIGIN" },

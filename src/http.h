@@ -88,6 +88,7 @@ struct http_env {
 	const char	*url;
 	const char	*address;
 	const char	*cors;
+	int		 no_jsonp;	/* jsonp= and callback= refused */
 	int		 port;
 	int		 timeout;	/* ms, -1 none */
 	int		 threads;

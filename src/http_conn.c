@@ -233,8 +233,11 @@ http_conn_reply(struct http_conn *c)
 {
 	c->cur = NULL;
 	c->state = CONN_WRITING;
-	/* evhttp needs a whole body in the buffer: no limit while it reads. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	/*
+	 * The read limit stays while the reply is written: libevent reads
+	 * on meanwhile, and a client that sends without reading would
+	 * otherwise fill our memory.  It goes in http_conn_complete.
+	 */
 }
 
 /* evhttp's on-complete callback: the reply is written. */
@@ -245,6 +248,8 @@ http_conn_complete(struct evhttp_request *ev, void *arg)
 	struct http_loop	*loop = c->loop;
 
 	HTTP_STAT(loop, loop->stats.active--);
+	/* evhttp needs a whole body in the buffer: no limit while it reads. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	wait_request(c);
 	http_loop_check(loop);
 }

@@ -149,6 +149,11 @@ check_params(struct http_req *r, struct params *p, char **cause)
 		return (-1);
 	}
 	if ((v = p->val[P_CALLBACK]) != NULL) {
+		if (r->loop->env->no_jsonp) {
+			*cause = xstrdup("JSONP is turned off here "
+			    "(--no-jsonp)");
+			return (-1);
+		}
 		if (!callback_ok(v, p->len[P_CALLBACK])) {
 			xasprintf(cause, "jsonp and callback take a JavaScript "
 			    "name of letters, digits, _, $ and dots, at most %d "

@@ -190,9 +190,11 @@ finish(struct script_env *env, struct script_run *run)
 
 	TAILQ_REMOVE(&env->running, run, link);
 	env->nrunning--;
-	if (run->fail != 0) {
-		/* Whatever of its process group outlived SIGTERM. */
+	/* Whatever of its process group outlived SIGTERM. */
+	if (run->fail != 0)
 		script_exec_kill(run);
+	script_exec_reap(run);
+	if (run->fail != 0) {
 		fail(env, run);
 		return;
 	}
@@ -347,8 +349,7 @@ stop_now(struct script_env *env)
 		TAILQ_REMOVE(&env->running, run, link);
 		env->nrunning--;
 		script_exec_kill(run);
-		if (!run->reaped)
-			waitpid(run->pid, NULL, 0);
+		script_exec_reap(run);
 		run->fail = 503;
 		strlcpy(run->reason, "service stopped", sizeof(run->reason));
 		fail(env, run);
@@ -387,7 +388,7 @@ script_loop_run(struct script_env *env)
 				    env->item[i].which);
 		}
 		if (sigs & SIGNALS_CHLD)
-			script_exec_reap(env);
+			script_exec_wait(env);
 		script_exec_tick(env, util_now_ms());
 		settle(env);
 		requests(env);

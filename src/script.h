@@ -30,7 +30,7 @@ struct script_run {
 	zmq_msg_t	 token;
 	struct waha_msg	 body;		/* the fields, until it starts */
 	pid_t		 pid;		/* also the process group */
-	int		 reaped;
+	int		 exited;	/* a zombie: script_exec_reap reaps */
 	int		 wstatus;
 	int		 fd[3];		/* our ends of the pipes, or -1 */
 	struct script_buf out[3];	/* SCRIPT_OUT and SCRIPT_ERR used */
@@ -91,7 +91,8 @@ void	 script_exec_env(struct script_env *);
 int	 script_exec_find(const char *);
 int	 script_exec_start(struct script_env *, struct script_run *);
 void	 script_exec_io(struct script_env *, struct script_run *, int);
-void	 script_exec_reap(struct script_env *);
+void	 script_exec_wait(struct script_env *);
+void	 script_exec_reap(struct script_run *);
 void	 script_exec_abort(struct script_run *, int, const char *, ...)
 	    WAHA_ATTR_PRINTF(3, 4);
 int	 script_exec_timeout(struct script_env *, int64_t);

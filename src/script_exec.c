@@ -1,8 +1,8 @@
 /*
  * The runs of waha-service-script's program: posix_spawnp with an argv
  * array (never a shell), pipes read and written without blocking, exits
- * reaped by a waitpid(WNOHANG) loop called from the main loop, and
- * deadlines that end in SIGTERM, then SIGKILL, to the run's process group.
+ * noticed by waitid(WNOHANG | WNOWAIT) from the main loop, and deadlines
+ * that end in SIGTERM, then SIGKILL, to the run's process group.
  */
 #include "config.h"
 
@@ -368,23 +368,40 @@ script_exec_io(struct script_env *env, struct script_run *run, int which)
 		read_output(env, run, which);
 }
 
-/* Reap every child that has exited, without blocking. */
+/*
+ * Notice the programs that have exited, without blocking and without
+ * reaping them: a zombie leader keeps its process group id, so that a
+ * later kill(-pid) of a run still under way (a grandchild holding its
+ * pipes) can never reach a new group that reused the id.
+ * script_exec_reap collects the zombie when the run is over.
+ */
 void
-script_exec_reap(struct script_env *env)
+script_exec_wait(struct script_env *env)
 {
 	struct script_run	*run;
-	pid_t			 pid;
-	int			 status;
+	siginfo_t		 si;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		TAILQ_FOREACH(run, &env->running, link) {
-			if (run->pid == pid && !run->reaped) {
-				run->reaped = 1;
-				run->wstatus = status;
-				break;
-			}
-		}
+	TAILQ_FOREACH(run, &env->running, link) {
+		if (run->exited)
+			continue;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, run->pid, &si, WEXITED | WNOHANG | WNOWAIT)
+		    != 0 || si.si_pid != run->pid)
+			continue;
+		run->exited = 1;
+		if (si.si_code == CLD_EXITED)
+			run->wstatus = W_EXITCODE(si.si_status, 0);
+		else
+			run->wstatus = W_EXITCODE(0, si.si_status);
 	}
+}
+
+/* Collect the run's program, once it is over and killed for good. */
+void
+script_exec_reap(struct script_run *run)
+{
+	while (waitpid(run->pid, NULL, 0) == -1 && errno == EINTR)
+		;
 }
 
 /*
@@ -431,7 +448,7 @@ script_exec_kill(struct script_run *run)
 int
 script_exec_done(const struct script_run *run)
 {
-	return (run->reaped && run->fd[SCRIPT_IN] == -1 &&
+	return (run->exited && run->fd[SCRIPT_IN] == -1 &&
 	    run->fd[SCRIPT_OUT] == -1 && run->fd[SCRIPT_ERR] == -1);
 }
 

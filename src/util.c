@@ -87,6 +87,8 @@ util_notify_ready(void)
 	rc = sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sun,
 	    len) == 7 ? 0 : -1;
 	close(fd);
+	/* Said once: programs we run (--keep-env) must not say it for us. */
+	unsetenv("NOTIFY_SOCKET");
 	return (rc);
 }
 

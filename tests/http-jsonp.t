@@ -4,7 +4,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 24
+plan 27
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 echo --heartbeat 200
@@ -40,3 +40,14 @@ hreq '/echo?args=["</script><script>alert(1)</script>"]&callback=cb'
 is "$(header Content-Type) $(header X-Content-Type-Options)" \
     "application/javascript; charset=utf-8 nosniff" \
     "JSONP is served as a script that no browser sniffs as HTML"
+
+# --no-jsonp: no page can read a reply through a script tag.
+start_gateway strict --no-jsonp || exit 1
+HTTP=$http_strict
+hreq '/echo?args=["x"]&callback=cb'
+is "$code $body" '400 {"error":"JSONP is turned off here (--no-jsonp)","status":400}' \
+    "--no-jsonp: callback= is 400, in plain JSON"
+hreq '/echo?args=["x"]&jsonp=cb'
+is "$code" 400 "--no-jsonp: jsonp= too"
+hreq '/echo?args=["x"]'
+is "$code $body" '200 ["x"]' "--no-jsonp: plain JSON still works"

@@ -152,10 +152,8 @@ start_drain(struct balance_env *env)
 	log_info("balance: shutting down: %u queued requests answered 503, "
 	    "waiting up to %d ms for %u in flight", env->pool->nqueued,
 	    env->grace, env->pool->nrunning);
-	env->draining = 1;
-	env->grace_end = util_now_ms() + env->grace;
+	pool_drain(env->pool, env->grace);
 	balance_up_sync(env);
-	pool_drain(env->pool);
 }
 
 static int
@@ -167,8 +165,6 @@ next_timeout(struct balance_env *env, int64_t now)
 	u = balance_up_timeout(env, now);
 	if (u != -1 && (t == -1 || u < t))
 		t = u;
-	if (env->draining && (t == -1 || env->grace_end - now < t))
-		t = env->grace_end <= now ? 0 : (int)(env->grace_end - now);
 	return (t);
 }
 
@@ -199,7 +195,7 @@ balance_loop_run(struct balance_env *env)
 		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if (signals_take() & SIGNALS_TERM) {
-			if (env->draining) {
+			if (env->pool->draining) {
 				log_info("balance: second signal, exiting now");
 				break;
 			}
@@ -212,8 +208,7 @@ balance_loop_run(struct balance_env *env)
 		    == 0; n++)
 			backend_msg(env, &env->in);
 		balance_up_recv(env);
-		if (env->draining && (env->pool->nrunning == 0 ||
-		    util_now_ms() >= env->grace_end))
+		if (pool_drained(env->pool, util_now_ms()))
 			break;
 	}
 	free(items);

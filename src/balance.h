@@ -41,8 +41,6 @@ struct balance_env {
 	int		 max_frames;
 	int		 max_msg_size;
 	int		 grace;		/* ms */
-	int		 draining;
-	int64_t		 grace_end;	/* ms */
 	struct balance_up *cur;		/* the registration, NULL if withdrawn */
 	struct balance_ups retired;	/* withdrawn, finishing their requests */
 	unsigned	 nretired;

@@ -48,7 +48,7 @@ withdraw_up(struct balance_env *env)
 	env->nretired++;
 	env->cur = NULL;
 	log_info("upstream: withdrawn from %s (%s), %u requests in flight",
-	    env->wcf.url, env->draining ? "shutting down" :
+	    env->wcf.url, env->pool->draining ? "shutting down" :
 	    "no live backend worker", u->inflight);
 }
 
@@ -66,7 +66,7 @@ balance_up_sync(struct balance_env *env)
 
 	s = pool_service_find(env->pool, env->wcf.service,
 	    strlen(env->wcf.service));
-	want = !env->draining && s != NULL && s->nworkers > 0;
+	want = !env->pool->draining && s != NULL && s->nworkers > 0;
 	if (want && env->cur == NULL && env->register_at == 0)
 		register_up(env);
 	else if (!want && env->cur != NULL)

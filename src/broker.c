@@ -198,9 +198,7 @@ start_drain(struct broker_env *env)
 	log_info("broker: shutting down: %u queued requests answered 503, "
 	    "waiting up to %d ms for %u in flight", env->pool->nqueued,
 	    env->grace, env->pool->nrunning);
-	env->draining = 1;
-	env->grace_end = util_now_ms() + env->grace;
-	pool_drain(env->pool);
+	pool_drain(env->pool, env->grace);
 }
 
 /* The zmq_poll loop: signals, then timers, then the socket. */
@@ -208,7 +206,6 @@ static void
 broker_loop_run(struct broker_env *env)
 {
 	zmq_pollitem_t	 items[2];
-	int64_t		 now;
 	int		 timeout, sigs, n;
 
 	items[0].socket = env->sock;
@@ -217,17 +214,12 @@ broker_loop_run(struct broker_env *env)
 	items[1].fd = signals_fd();
 	items[1].events = ZMQ_POLLIN;
 	for (;;) {
-		now = util_now_ms();
-		timeout = pool_timeout(env->pool, now);
-		if (env->draining && (timeout == -1 ||
-		    env->grace_end - now < timeout))
-			timeout = env->grace_end <= now ? 0 :
-			    (int)(env->grace_end - now);
+		timeout = pool_timeout(env->pool, util_now_ms());
 		items[0].revents = items[1].revents = 0;
 		if (zmq_poll(items, 2, timeout) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if ((sigs = signals_take()) & SIGNALS_TERM) {
-			if (env->draining) {
+			if (env->pool->draining) {
 				log_info("broker: second signal, exiting now");
 				return;
 			}
@@ -238,8 +230,7 @@ broker_loop_run(struct broker_env *env)
 		    env->sock, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
 		    == 0; n++)
 			handle(env, &env->in);
-		if (env->draining && (env->pool->nrunning == 0 ||
-		    util_now_ms() >= env->grace_end))
+		if (pool_drained(env->pool, util_now_ms()))
 			return;
 	}
 }

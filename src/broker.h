@@ -19,8 +19,6 @@ struct broker_env {
 	int		 max_msg_size;
 	int		 grace;		/* ms */
 	int64_t		 started;	/* ms */
-	int		 draining;
-	int64_t		 grace_end;	/* ms */
 	uint64_t	 bad_requests;	/* malformed client messages */
 	uint64_t	 mmi_requests;
 	const char	*cur_name;	/* service of the request being submitted */

@@ -107,7 +107,7 @@ broker_mmi_stats(struct broker_env *env)
 	doc = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
 	    "version", PACKAGE_VERSION,
 	    "uptime_ms", (json_int_t)(now - env->started),
-	    "draining", env->draining,
+	    "draining", env->pool->draining,
 	    "services_known", (json_int_t)p->nservices,
 	    "workers_known", (json_int_t)p->nworkers,
 	    "queued", (json_int_t)p->nqueued,
@@ -167,7 +167,7 @@ broker_mmi(struct broker_env *env, struct waha_msg *m,
 
 	snprintf(name, sizeof(name), "%.*s", (int)in->service_len,
 	    in->service);
-	if (env->draining) {
+	if (env->pool->draining) {
 		if (kind == BROKER_MDP)
 			return;
 		broker_reply(env, m, in->env, kind, 503, name);

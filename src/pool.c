@@ -344,6 +344,8 @@ pool_timeout(struct pool *p, int64_t now)
 		t = util_earliest(t, r->deadline);
 	if ((s = TAILQ_FIRST(&p->orphans)) != NULL)
 		t = util_earliest(t, s->orphaned + p->cf.service_ttl);
+	if (p->draining)
+		t = util_earliest(t, p->grace_end);
 	if (t == 0)
 		return (-1);
 	return (t <= now ? 0 : (int)(t - now > 3600000 ? 3600000 : t - now));
@@ -394,15 +396,26 @@ pool_tick(struct pool *p, int64_t now)
 		service_free(p, s, "no worker for the service time-to-live");
 }
 
-/* Stop taking requests and answer every queued one with 503. */
+/*
+ * Stop taking requests, answer every queued one with 503, and give those
+ * in flight grace ms (pool_drained says when the drain is over).
+ */
 void
-pool_drain(struct pool *p)
+pool_drain(struct pool *p, int grace)
 {
 	struct pool_req	*r;
 
 	p->draining = 1;
+	p->grace_end = util_now_ms() + grace;
 	while ((r = TAILQ_FIRST(&p->queued_all)) != NULL) {
 		dequeue(p, r);
 		pool_finish(p, r, 503, NULL, 0, "shutting down");
 	}
+}
+
+/* Whether a drain is over: nothing in flight, or the grace period gone. */
+int
+pool_drained(struct pool *p, int64_t now)
+{
+	return (p->draining && (p->nrunning == 0 || now >= p->grace_end));
 }

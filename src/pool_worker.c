@@ -307,7 +307,7 @@ pool_stop(struct pool *p)
 {
 	struct pool_worker	*w, *tmp;
 
-	pool_drain(p);
+	pool_drain(p, 0);
 	HASH_ITER(hh, p->workers, w, tmp) {
 		if (!w->leaving)
 			pool_worker_send(p, w, WAHA_DISCONNECT, NULL);

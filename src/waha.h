@@ -328,6 +328,7 @@ struct pool {
 	unsigned	 nrunning;
 	uint64_t	 next_token;
 	int		 draining;
+	int64_t		 grace_end;	/* ms, while draining */
 	struct pool_counters total;
 	uint64_t	 replies;
 	uint64_t	 late;		/* replies to unknown tokens */
@@ -349,7 +350,8 @@ void	 pool_worker_msg(struct pool *, struct waha_msg *,
 	    const struct proto_in *, int);
 int	 pool_timeout(struct pool *, int64_t);
 void	 pool_tick(struct pool *, int64_t);
-void	 pool_drain(struct pool *);
+void	 pool_drain(struct pool *, int);
+int	 pool_drained(struct pool *, int64_t);
 void	 pool_stop(struct pool *);
 struct pool_service *pool_service_find(struct pool *, const char *, size_t);
 

@@ -34,11 +34,7 @@ static struct poptOption broker_options[] = {
 	  "MS" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_pool, 0,
 	  "Dispatch options:", NULL },
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
-	  "Daemon options:", NULL },
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_bind, 0, NULL, NULL },
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
-	  "Common options:", NULL },
+	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
 

@@ -67,11 +67,7 @@ static struct poptOption http_options[] = {
 	{ "grace", '\0', POPT_ARG_STRING, &opt.grace, 0,
 	  "on SIGTERM, wait this long for requests in flight (default 5000)",
 	  "MS" },
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
-	  "Daemon options:", NULL },
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_bind, 0, NULL, NULL },
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
-	  "Common options:", NULL },
+	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
 

@@ -112,6 +112,13 @@ extern struct cmdline cmdline;
 extern struct poptOption cmdline_common[];
 extern struct poptOption cmdline_daemon[];
 extern struct poptOption cmdline_bind[];
+/* The tables that end the options of every daemon that binds. */
+#define CMDLINE_BINDING_DAEMON						\
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,	\
+	  "Daemon options:", NULL },					\
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_bind, 0, NULL, NULL }, \
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,	\
+	  "Common options:", NULL }
 poptContext cmdline_parse(const char *, const char *, int, const char **,
 	    const struct poptOption *);
 void	 cmdline_usage(poptContext, const char *, ...)

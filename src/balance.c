@@ -203,6 +203,8 @@ balance_loop_run(struct balance_env *env)
 		    env->back, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
 		    == 0; n++)
 			backend_msg(env, &env->in);
+		if (n < BALANCE_BATCH)
+			pool_settle(env->pool);
 		balance_up_recv(env);
 		if (pool_drained(env->pool, util_now_ms()))
 			break;

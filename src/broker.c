@@ -226,6 +226,8 @@ broker_loop_run(struct broker_env *env)
 		    env->sock, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
 		    == 0; n++)
 			handle(env, &env->in);
+		if (n < BROKER_BATCH)
+			pool_settle(env->pool);
 		if (pool_drained(env->pool, util_now_ms()))
 			return;
 	}

@@ -52,6 +52,7 @@ pool_new(void *sock, const struct pool_config *cf, const struct pool_ops *ops,
 	TAILQ_INIT(&p->by_recv);
 	TAILQ_INIT(&p->by_send);
 	TAILQ_INIT(&p->orphans);
+	TAILQ_INIT(&p->vanished);
 	frames_init(&p->out);
 	p->next_token = util_random64();
 	return (p);
@@ -234,7 +235,7 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 		}
 		r->token = p->next_token++;
 		if (pool_worker_send(p, w, WAHA_REQUEST, r) == -1) {
-			pool_worker_kill(p, w, 503, "worker vanished");
+			pool_worker_lost(p, w);
 			continue;
 		}
 		dequeue(p, r);
@@ -333,6 +334,8 @@ pool_timeout(struct pool *p, int64_t now)
 	struct pool_service	*s;
 	int64_t			 t = 0;
 
+	if (!TAILQ_EMPTY(&p->vanished))
+		return (0);	/* read the socket dry, then pool_settle */
 	if ((w = TAILQ_FIRST(&p->by_send)) != NULL)
 		t = util_earliest(t, w->last_send + p->cf.heartbeat);
 	if ((w = TAILQ_FIRST(&p->by_recv)) != NULL)
@@ -385,7 +388,7 @@ pool_tick(struct pool *p, int64_t now)
 	while ((w = TAILQ_FIRST(&p->by_send)) != NULL &&
 	    w->last_send + p->cf.heartbeat <= now) {
 		if (pool_worker_send(p, w, WAHA_HEARTBEAT_CMD, NULL) == -1)
-			pool_worker_kill(p, w, 503, "worker vanished");
+			pool_worker_lost(p, w);
 	}
 	while ((w = TAILQ_FIRST(&p->by_recv)) != NULL &&
 	    w->last_recv + dead <= now)

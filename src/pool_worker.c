@@ -190,6 +190,8 @@ worker_remove(struct pool *p, struct pool_worker *w, int status,
 	struct pool_req	*r;
 
 	worker_leave(p, w);
+	if (w->vanished)
+		TAILQ_REMOVE(&p->vanished, w, send_link);
 	while ((r = TAILQ_FIRST(&w->reqs)) != NULL)
 		pool_finish(p, r, status, NULL, 0, reason);
 	w->svc->leaving--;
@@ -208,6 +210,37 @@ pool_worker_kill(struct pool *p, struct pool_worker *w, int status,
 	pool_notice(p, 0, "worker %s of %s dropped: %s (%u in flight)",
 	    worker_name(w), w->svc->name, reason, w->inflight);
 	worker_remove(p, w, status, reason);
+}
+
+/*
+ * A send to w failed: its connection is gone (or its pipe is full).  What
+ * it sent before it went can still be waiting on the socket, and a worker
+ * that replies and exits at once is the common case, so it is only taken
+ * out of the pool here: pool_settle drops it, and answers what it still
+ * holds 503, once the socket has been read dry.
+ */
+void
+pool_worker_lost(struct pool *p, struct pool_worker *w)
+{
+	if (w->inflight == 0) {
+		pool_worker_kill(p, w, 503, "worker vanished");
+		return;
+	}
+	pool_notice(p, 1, "worker %s of %s is gone, %u in flight",
+	    worker_name(w), w->svc->name, w->inflight);
+	worker_leave(p, w);
+	w->vanished = 1;
+	TAILQ_INSERT_TAIL(&p->vanished, w, send_link);
+}
+
+/* Called when the socket has nothing left to read. */
+void
+pool_settle(struct pool *p)
+{
+	struct pool_worker	*w;
+
+	while ((w = TAILQ_FIRST(&p->vanished)) != NULL)
+		pool_worker_kill(p, w, 503, "worker vanished");
 }
 
 static void

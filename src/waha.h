@@ -264,6 +264,7 @@ struct pool_worker {
 	int64_t		 last_recv;	/* ms */
 	int64_t		 last_send;	/* ms */
 	int		 leaving;	/* sent DISCONNECT: send it nothing */
+	int		 vanished;	/* a send failed: on pool's vanished */
 	int		 avail;		/* on the service's available list */
 	struct pool_reqs reqs;
 	TAILQ_ENTRY(pool_worker) svc_link;
@@ -329,6 +330,7 @@ struct pool {
 	struct pool_workers by_recv;	/* least recently heard first */
 	struct pool_workers by_send;	/* least recently sent to first */
 	struct pool_services orphans;	/* workerless services, oldest first */
+	struct pool_workers vanished;	/* gone, maybe with replies unread */
 	unsigned	 nservices;
 	unsigned	 nworkers;
 	unsigned	 nqueued;
@@ -359,6 +361,7 @@ int	 pool_timeout(struct pool *, int64_t);
 void	 pool_tick(struct pool *, int64_t);
 void	 pool_drain(struct pool *, int);
 int	 pool_drained(struct pool *, int64_t);
+void	 pool_settle(struct pool *);
 void	 pool_stop(struct pool *);
 struct pool_service *pool_service_find(struct pool *, const char *, size_t);
 
@@ -374,6 +377,7 @@ int	 pool_worker_send(struct pool *, struct pool_worker *, int,
 	    struct pool_req *);
 void	 pool_worker_kill(struct pool *, struct pool_worker *, int,
 	    const char *);
+void	 pool_worker_lost(struct pool *, struct pool_worker *);
 
 /* worker.c: the MDP worker session of WAHA's own workers */
 struct worker_config {

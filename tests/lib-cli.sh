@@ -35,3 +35,19 @@ need_pyzmq() {
 mdp() {
 	"$PYTHON" "$TESTS_SRC/mdp.py" "$@"
 }
+
+# start_mdp_worker NAME SERVICE [OPTIONS...]: a Python worker, logging
+# its events to $SCRATCH/NAME.events, waited for until the broker has it
+start_mdp_worker() {
+	_mn=$1
+	_ms=$2
+	shift 2
+	start_served "$_mn" "$_ms" "$PYTHON" "$TESTS_SRC/mdp.py" worker \
+	    "$BROKER" "$_ms" --heartbeat 100 --liveness 10 \
+	    --log "$SCRATCH/$_mn.events" "$@"
+}
+
+# events NAME EVENT: how many times the Python worker NAME logged EVENT
+events() {
+	grep -c "^$2\$" "$SCRATCH/$1.events"
+}

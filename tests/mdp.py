@@ -181,7 +181,9 @@ class Worker:
         self.log("disconnect-sent")
 
     def close(self):
-        self.sock.close()
+        # Linger so that a reply sent just before (--graceful with no
+        # --linger) is flushed, not thrown away with the socket.
+        self.sock.close(linger=5000)
 
 
 def frame_arg(s):

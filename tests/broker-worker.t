@@ -7,7 +7,9 @@
 setup
 plan 14
 
-start_broker broker --heartbeat 100 --liveness 3 || exit 1
+# 10 heartbeats of 100 ms missed before a worker is dead: quick enough to
+# test, and longer than a busy machine should stall a live worker.
+start_broker broker --heartbeat 100 --liveness 10 || exit 1
 bpid=$(pid_of broker)
 
 # Heartbeat death of a busy worker.

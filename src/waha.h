@@ -270,7 +270,7 @@ struct pool_worker {
 	TAILQ_ENTRY(pool_worker) svc_link;
 	TAILQ_ENTRY(pool_worker) avail_link;
 	TAILQ_ENTRY(pool_worker) recv_link;
-	TAILQ_ENTRY(pool_worker) send_link;
+	TAILQ_ENTRY(pool_worker) send_link;	/* by_send, or vanished */
 	UT_hash_handle	 hh;
 };
 TAILQ_HEAD(pool_workers, pool_worker);

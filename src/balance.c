@@ -75,6 +75,7 @@ options(struct balance_env *env, int argc, const char **argv)
 	env->wcf.service = opt.name;
 	env->wcf.capacity = cmdline_num(ctx, "--capacity", opt.capacity,
 	    1, WAHA_CAPACITY_MAX, BALANCE_CAPACITY);
+	env->wcf.features = WAHA_FEAT_CANCEL;
 	env->wcf.heartbeat = env->cf.heartbeat;
 	env->wcf.liveness = env->cf.liveness;
 	env->wcf.reconnect = env->cf.heartbeat;

@@ -2,8 +2,10 @@
  * waha-proxy-balance, upstream side: one WAHA worker of the service at
  * the broker, registered only while the pool behind has a live worker.
  * Each REQUEST becomes a pool request whose envelope is the broker's
- * token; the pool's reply callback sends REPLY or FAIL back on the
- * registration that brought it.
+ * token, with the time it has left as its deadline; the pool's reply
+ * callback sends REPLY or FAIL back on the registration that brought it.
+ * A CANCEL from the broker cancels the pool request, which passes it on
+ * to the backend worker that holds it.
  */
 #include "config.h"
 
@@ -123,6 +125,8 @@ balance_up_reply(void *arg, struct pool_req *r, int status,
 		return;
 	}
 	u->inflight--;
+	if (status == 0)
+		return;		/* cancelled: the broker wants nothing */
 	if (status == 200) {
 		frames_clear(&env->out);
 		frames_moverange(&env->out, m, first, m->n);
@@ -138,13 +142,32 @@ balance_up_reply(void *arg, struct pool_req *r, int status,
 		log_debug("upstream: reply not sent: %s", zmq_strerror(errno));
 }
 
+/* A pool request's key: the registration and the broker's token. */
+static size_t
+up_key(unsigned char *key, size_t len, int gen, zmq_msg_t *token)
+{
+	size_t	 n = zmq_msg_size(token);
+
+	if (n > len - sizeof(gen))
+		return (0);
+	memcpy(key, &gen, sizeof(gen));
+	memcpy(key + sizeof(gen), zmq_msg_data(token), n);
+	return (sizeof(gen) + n);
+}
+
 /* Hand a request from the broker to the pool. */
 static void
-submit(struct balance_env *env, struct balance_up *u)
+submit(struct balance_env *env, struct balance_up *u,
+    const struct proto_opts *o)
 {
 	struct pool_req	*r;
+	unsigned char	 key[256];
+	size_t		 klen;
 
 	r = pool_req_new(u->gen);
+	r->timeout = o->timeout;
+	if ((klen = up_key(key, sizeof(key), u->gen, &env->token)) > 0)
+		pool_req_key(r, key, klen);
 	frames_addmove(&r->env, &env->token);
 	frames_moverange(&r->body, &env->body, 0, env->body.n);
 	frames_clear(&env->body);
@@ -153,24 +176,48 @@ submit(struct balance_env *env, struct balance_up *u)
 	    0);
 }
 
+/* The broker cancels a request that u brought. */
+static void
+cancel(struct balance_env *env, struct balance_up *u)
+{
+	unsigned char	 key[256];
+	size_t		 klen;
+	struct pool_req	*r;
+
+	klen = up_key(key, sizeof(key), u->gen, &env->token);
+	if (klen > 0 && (r = pool_find_key(env->pool, key, klen)) != NULL) {
+		log_debug("upstream: request cancelled by the broker");
+		pool_cancel(env->pool, r);
+	}
+}
+
 /*
  * Read what the broker sent on every registration.  Only the current one
  * yields requests; the worker session answers those that reach a
- * withdrawn one with FAIL 503.  A submission may withdraw the current
+ * withdrawn one with FAIL 503, but a withdrawn one still passes CANCELs
+ * for the requests it brought.  A submission may withdraw the current
  * registration (its last worker found gone), hence the re-check.
  */
 void
 balance_up_recv(struct balance_env *env)
 {
 	struct balance_up	*u;
-	int			 n;
+	struct proto_opts	 o;
+	int			 n, got;
 
-	for (n = 0; n < BALANCE_BATCH && env->cur != NULL &&
-	    worker_recv(env->cur->ws, &env->token, &env->body) == 1; n++)
-		submit(env, env->cur);
-	/* Never a request there: the session answers them FAIL 503. */
-	TAILQ_FOREACH(u, &env->retired, link)
-		(void)worker_recv(u->ws, &env->token, &env->body);
+	for (n = 0; n < BALANCE_BATCH && env->cur != NULL && (got =
+	    worker_recv(env->cur->ws, &env->token, &env->body, &o)) != 0;
+	    n++) {
+		if (got == WORKER_CANCEL)
+			cancel(env, env->cur);
+		else
+			submit(env, env->cur, &o);
+	}
+	TAILQ_FOREACH(u, &env->retired, link) {
+		while (worker_recv(u->ws, &env->token, &env->body, &o) ==
+		    WORKER_CANCEL)
+			cancel(env, u);
+	}
 }
 
 /*

@@ -16,6 +16,12 @@
 /* Messages handled before the timers get another look. */
 #define BROKER_BATCH	1024
 
+/* Longest envelope by which a command can name its request. */
+#define BROKER_KEY_MAX	1024
+
+/* At most one log line a second about MDP requests dropped. */
+#define BROKER_MDP_LOG	1000	/* ms */
+
 static struct broker_env env0;
 
 static struct {
@@ -93,6 +99,28 @@ broker_reply(struct broker_env *env, struct waha_msg *m, size_t envlen,
 	frames_addstr(&env->out, service);
 }
 
+/*
+ * An MDP request ends without a reply (RFC 7 has no error reply): count
+ * it, by status, and say so in the log, at most once a second.
+ */
+static void
+mdp_dropped(struct broker_env *env, int len, const char *name, int status,
+    const char *reason)
+{
+	int64_t	 now = util_now_ms();
+	int	 i = util_status_index(status);
+
+	env->mdp.requests++;
+	if (i != -1)
+		env->mdp.status[i]++;
+	if (now < env->mdp_log_at)
+		return;
+	env->mdp_log_at = now + BROKER_MDP_LOG;
+	log_warnx("broker: MDP request for %.*s dropped: %d %s (%llu so far; "
+	    "RFC 7 cannot tell its client)", len, name, status,
+	    reason != NULL ? reason : "", (unsigned long long)env->mdp.requests);
+}
+
 /* The pool ends a request: answer its client. */
 static void
 on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
@@ -108,8 +136,12 @@ on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
 	log_debug("request %.*s: %d %s (%.1f ms)", len, name, status,
 	    reason != NULL ? reason : "",
 	    (util_now_us() - r->arrived) / 1000.0);
-	if (r->kind == BROKER_MDP && status != 200)
-		return;		/* RFC 7 has no error reply */
+	if (status == 0)
+		return;		/* cancelled: its client wants nothing */
+	if (r->kind == BROKER_MDP && status != 200) {
+		mdp_dropped(env, len, name, status, reason);
+		return;
+	}
 	broker_reply(env, &r->env, r->env.n, r->kind, status,
 	    r->svc != NULL ? r->svc->name : "");
 	if (status == 200)
@@ -134,6 +166,8 @@ client_request(struct broker_env *env, struct waha_msg *m,
     const struct proto_in *in)
 {
 	struct pool_req	*r;
+	unsigned char	 key[BROKER_KEY_MAX];
+	size_t		 klen;
 	int		 kind = in->kind == PROTO_MDPC ? BROKER_MDP :
 			    BROKER_NATIVE;
 
@@ -143,6 +177,11 @@ client_request(struct broker_env *env, struct waha_msg *m,
 		return;
 	}
 	r = pool_req_new(kind);
+	if (in->extended) {
+		r->timeout = in->opts.timeout;
+		if ((klen = frames_key(m, in->env, key, sizeof(key))) > 0)
+			pool_req_key(r, key, klen);
+	}
 	frames_moverange(&r->env, m, 0, in->env);
 	frames_moverange(&r->body, m, in->body, m->n);
 	env->cur_name = in->service;
@@ -150,6 +189,36 @@ client_request(struct broker_env *env, struct waha_msg *m,
 	pool_submit(env->pool, r, in->service, in->service_len,
 	    kind == BROKER_MDP ? POOL_CREATE : 0);
 	env->cur_name = NULL;
+}
+
+/*
+ * A command on an open request, named by its envelope (DESIGN.md 2.6).
+ * Commands get no reply, not even when malformed or when they name no
+ * open request: the request's own reply may be on its way.
+ */
+static void
+command(struct broker_env *env, struct waha_msg *m, const struct proto_in *in,
+    int ok)
+{
+	unsigned char	 key[BROKER_KEY_MAX];
+	size_t		 klen;
+	struct pool_req	*r;
+
+	env->commands++;
+	if (!ok) {
+		env->bad_requests++;
+		log_debug("bad command ignored: %s", in->reason);
+		return;
+	}
+	if (!in->opts.cancel)
+		return;		/* credit=: no request streams yet */
+	klen = frames_key(m, in->env, key, sizeof(key));
+	if (klen == 0 || (r = pool_find_key(env->pool, key, klen)) == NULL) {
+		log_debug("cancel: no such open request");
+		return;
+	}
+	log_debug("request %s: cancelled by its client", r->svc->name);
+	pool_cancel(env->pool, r);
 }
 
 static void
@@ -163,8 +232,12 @@ handle(struct broker_env *env, struct waha_msg *m)
 		ok = 0;
 		in.reason = "request too large";
 	}
-	/* Up to WAHA_REPLY_EXTRA more frames came for workers' replies. */
-	if (ok && in.kind != PROTO_MDPW && m->n > (size_t)env->max_frames) {
+	/*
+	 * Up to WAHA_REPLY_EXTRA more frames came for workers' replies; the
+	 * two of the WAHA01 header do not count against --max-frames.
+	 */
+	if (ok && in.kind != PROTO_MDPW && m->n > (size_t)env->max_frames +
+	    (in.extended ? 2 : 0)) {
 		ok = 0;
 		in.reason = "too many frames";
 	}
@@ -173,6 +246,10 @@ handle(struct broker_env *env, struct waha_msg *m)
 	    in.kind == PROTO_MDPC ? "MDP client" : "client");
 	if (in.kind == PROTO_MDPW) {
 		pool_worker_msg(env->pool, m, &in, ok);
+		return;
+	}
+	if (in.kind == PROTO_CMD) {
+		command(env, m, &in, ok);
 		return;
 	}
 	if (ok) {

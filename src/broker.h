@@ -21,6 +21,9 @@ struct broker_env {
 	int64_t		 started;	/* ms */
 	uint64_t	 bad_requests;	/* malformed client messages */
 	uint64_t	 mmi_requests;
+	uint64_t	 commands;	/* WAHA01 cancel= and credit= */
+	struct pool_counters mdp;	/* MDP requests dropped, by status */
+	int64_t		 mdp_log_at;	/* ms: when the next line may be logged */
 	const char	*cur_name;	/* service of the request being submitted */
 	size_t		 cur_len;
 	struct waha_msg	 in;

@@ -25,7 +25,8 @@ static struct poptOption cli_options[] = {
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
 	  "broker endpoint (default " WAHA_BROKER_URL ")", "URL" },
 	{ "timeout", 't', POPT_ARG_STRING, &opt.timeout, 0,
-	  "give up after MS milliseconds; -1 never (default 5000)", "MS" },
+	  "give up after MS milliseconds, and have the broker drop the "
+	  "request then; -1 never (default 5000)", "MS" },
 	{ "input", 'i', POPT_ARG_STRING, &opt.input, 0,
 	  "request fields: args, plain, delimited or json (default args)",
 	  "MODE" },
@@ -294,7 +295,7 @@ call(struct cli_env *cli, struct waha_msg *req)
 	mon = watch(ctx, sock);
 	frames_init(&rep);
 	log_debug("calling %s at %s with %zu fields", cli->name, cli->url,
-	    req->n - 2);
+	    req->n - (cli->timeout < 0 ? 2 : 4));
 	if (util_attach(sock, 0, cli->url, &cause) != 0) {
 		say("-u: %s", cause);
 		free(cause);
@@ -324,13 +325,20 @@ main(int argc, char **argv)
 	struct cli_env	*cli = &cli0;
 	struct waha_msg	 req;
 	poptContext	 ctx;
-	char		*cause = NULL;
+	char		*cause = NULL, opts[32];
 	int		 rc;
 
 	ctx = options(cli, argc, (const char **)argv);
 	log_init(0, cmdline.verbose, "waha-cli");
 	frames_init(&req);
 	frames_add(&req);
+	if (cli->timeout >= 0) {
+		/* The broker never starts it after we have given up. */
+		frames_addstr(&req, WAHA_EXT);
+		snprintf(opts, sizeof(opts), "timeout=%d",
+		    cli->timeout > 0 ? cli->timeout : 1);
+		frames_addstr(&req, opts);
+	}
 	frames_addstr(&req, cli->name);
 	if (cli_io_read(cli, poptGetArgs(ctx), &req, &cause) != 0) {
 		say("%s", cause);

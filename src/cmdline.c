@@ -41,7 +41,8 @@ struct poptOption cmdline_bind[] = {
 
 static struct {
 	const char	*heartbeat, *liveness, *queue_timeout, *run_timeout;
-	const char	*max_queue, *max_msg_size, *max_frames, *grace;
+	const char	*max_queue, *max_queue_bytes, *max_msg_size, *max_frames;
+	const char	*grace;
 } pool_opt;
 
 /* The dispatch options of a daemon built on pool.c. */
@@ -51,11 +52,15 @@ struct poptOption cmdline_pool[] = {
 	{ "liveness", '\0', POPT_ARG_STRING, &pool_opt.liveness, 0,
 	  "heartbeats a peer may miss before it is dead (default 3)", "N" },
 	{ "queue-timeout", '\0', POPT_ARG_STRING, &pool_opt.queue_timeout, 0,
-	  "longest wait in a queue, then 504; -1 none (default 5000)", "MS" },
+	  "longest wait in a queue of a request without a deadline of its "
+	  "own, then 504; -1 none (default 60000)", "MS" },
 	{ "run-timeout", '\0', POPT_ARG_STRING, &pool_opt.run_timeout, 0,
 	  "longest run in a worker, then 504; -1 none (default -1)", "MS" },
 	{ "max-queue", '\0', POPT_ARG_STRING, &pool_opt.max_queue, 0,
-	  "requests queued per service, then 503 (default 10000)", "N" },
+	  "requests queued per service, then 503 (default 1000000)", "N" },
+	{ "max-queue-bytes", '\0', POPT_ARG_STRING, &pool_opt.max_queue_bytes,
+	  0, "bytes queued in all services, then 503 (default 67108864)",
+	  "BYTES" },
 	{ "max-msg-size", '\0', POPT_ARG_STRING, &pool_opt.max_msg_size, 0,
 	  "largest request or reply, all frames (default 16777216)",
 	  "BYTES" },
@@ -85,6 +90,9 @@ cmdline_pool_config(poptContext ctx, struct pool_config *cf,
 	    pool_opt.run_timeout, -1);
 	cf->max_queue = cmdline_num(ctx, "--max-queue", pool_opt.max_queue,
 	    0, 100000000, WAHA_MAX_QUEUE);
+	cf->max_queue_bytes = cmdline_num(ctx, "--max-queue-bytes",
+	    pool_opt.max_queue_bytes, 0, (long long)1 << 40,
+	    WAHA_MAX_QUEUE_BYTES);
 	lim->max_msg_size = cmdline_num(ctx, "--max-msg-size",
 	    pool_opt.max_msg_size, 1024, INT_MAX, WAHA_MAX_MSG_SIZE);
 	cf->max_size = lim->max_msg_size;
@@ -150,9 +158,9 @@ cmdline_usage(poptContext ctx, const char *fmt, ...)
  * Convert the value of option name to an integer in [min, max], or fail
  * with a usage error.  A NULL value gives def.
  */
-int
+long long
 cmdline_num(poptContext ctx, const char *name, const char *value,
-    long long min, long long max, int def)
+    long long min, long long max, long long def)
 {
 	const char	*errstr;
 	long long	 n;
@@ -163,7 +171,7 @@ cmdline_num(poptContext ctx, const char *name, const char *value,
 	if (errstr != NULL)
 		cmdline_usage(ctx, "%s: '%s' is %s (expected %lld to %lld)",
 		    name, value, errstr, min, max);
-	return ((int)n);
+	return (n);
 }
 
 /*

@@ -197,3 +197,27 @@ frames_is(const struct waha_msg *m, size_t i, const char *s)
 	return (i < m->n && frames_size(m, i) == len &&
 	    memcmp(frames_data(m, i), s, len) == 0);
 }
+
+/*
+ * Write a key naming the first n parts of m (an envelope) into buf: each
+ * part's length, four bytes big-endian, then its bytes.  Returns the
+ * key's length, or 0 if it does not fit in len bytes.
+ */
+size_t
+frames_key(const struct waha_msg *m, size_t n, unsigned char *buf, size_t len)
+{
+	size_t	 i, k = 0, sz;
+
+	for (i = 0; i < n && i < m->n; i++) {
+		sz = frames_size(m, i);
+		if (sz > len || len - sz < 4 || k > len - sz - 4)
+			return (0);
+		buf[k++] = sz >> 24;
+		buf[k++] = sz >> 16;
+		buf[k++] = sz >> 8;
+		buf[k++] = sz;
+		memcpy(buf + k, frames_data(m, i), sz);
+		k += sz;
+	}
+	return (k);
+}

@@ -185,7 +185,7 @@ int	 http_params_query(struct http_req *, const char *, char **, size_t *,
 /* http_broker.c */
 int	 http_broker_open(struct http_loop *, char **);
 void	 http_broker_close(struct http_loop *);
-void	 http_broker_begin(struct http_loop *);
+void	 http_broker_begin(struct http_loop *, int);
 int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);

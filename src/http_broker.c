@@ -211,17 +211,25 @@ http_broker_close(struct http_loop *loop)
 }
 
 /*
- * Start a request in loop->out: a new correlation frame and the empty
- * delimiter.  The caller adds the service and the fields.
+ * Start a request in loop->out: a new correlation frame, the empty
+ * delimiter and, when the request has a timeout (ms, -1 none), the
+ * WAHA01 header with it, so that the broker never starts a request the
+ * gateway has given up on.  The caller adds the service and the fields.
  */
 void
-http_broker_begin(struct http_loop *loop)
+http_broker_begin(struct http_loop *loop, int timeout)
 {
 	uint64_t	 corr = ++loop->next_corr;
+	char		 opts[32];
 
 	frames_clear(&loop->out);
 	frames_addmem(&loop->out, &corr, sizeof(corr));
 	frames_add(&loop->out);
+	if (timeout < 0)
+		return;
+	frames_addstr(&loop->out, WAHA_EXT);
+	snprintf(opts, sizeof(opts), "timeout=%d", timeout > 0 ? timeout : 1);
+	frames_addstr(&loop->out, opts);
 }
 
 /*

@@ -354,7 +354,7 @@ ask_broker(struct http_req *r, enum http_kind kind, const char *service,
 	r->kind = kind;
 	if (r->timeout < 0)
 		r->timeout = HTTP_PROBE_TIMEOUT;
-	http_broker_begin(loop);
+	http_broker_begin(loop, r->timeout);
 	frames_addstr(&loop->out, service);
 	if (field != NULL)
 		frames_addmem(&loop->out, field, len);
@@ -369,7 +369,7 @@ call(struct http_req *r, const char *name, size_t len, const char *args,
 	struct http_loop	*loop = r->loop;
 	char			*cause = NULL;
 
-	http_broker_begin(loop);
+	http_broker_begin(loop, r->timeout);
 	frames_addmem(&loop->out, name, len);
 	if (args != NULL &&
 	    codec_json_fields(&loop->out, args, alen, what, &cause) != 0) {

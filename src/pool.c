@@ -3,10 +3,9 @@
  * FIFO queues with expiry, request tokens and the in-flight table.  The
  * workers' side (registration, heartbeats, death) is in pool_worker.c.
  *
- * Every per-message operation is O(1): hash lookups of service, worker
- * and token, and lists kept in deadline order so that only their heads
- * are ever checked (all requests share one queue timeout and one run
- * timeout, so arrival order is deadline order).
+ * Every per-message operation is O(1) but for the deadlines: hash
+ * lookups of service, worker, token and key, FIFO queues, and a heap of
+ * deadlines (pool_timer.c, O(log n)), since requests bring their own.
  */
 #include "config.h"
 
@@ -47,8 +46,6 @@ pool_new(void *sock, const struct pool_config *cf, const struct pool_ops *ops,
 	p->cf = *cf;
 	p->ops = *ops;
 	p->arg = arg;
-	TAILQ_INIT(&p->queued_all);
-	TAILQ_INIT(&p->running_all);
 	TAILQ_INIT(&p->by_recv);
 	TAILQ_INIT(&p->by_send);
 	TAILQ_INIT(&p->orphans);
@@ -63,6 +60,7 @@ req_free(struct pool_req *r)
 {
 	frames_free(&r->env);
 	frames_free(&r->body);
+	free(r->key);
 	free(r);
 }
 
@@ -76,12 +74,9 @@ pool_free(struct pool *p)
 
 	if (p == NULL)
 		return;
+	HASH_CLEAR(kh, p->by_key);
 	HASH_ITER(hh, p->running, r, rtmp) {
 		HASH_DEL(p->running, r);
-		req_free(r);
-	}
-	while ((r = TAILQ_FIRST(&p->queued_all)) != NULL) {
-		TAILQ_REMOVE(&p->queued_all, r, all_link);
 		req_free(r);
 	}
 	HASH_ITER(hh, p->workers, w, wtmp) {
@@ -89,10 +84,15 @@ pool_free(struct pool *p)
 		free(w);
 	}
 	HASH_ITER(hh, p->services, s, stmp) {
+		while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
+			TAILQ_REMOVE(&s->queue, r, svc_link);
+			req_free(r);
+		}
 		HASH_DEL(p->services, s);
 		free(s->name);
 		free(s);
 	}
+	free(p->heap);
 	frames_free(&p->out);
 	free(p);
 }
@@ -108,7 +108,76 @@ pool_req_new(int kind)
 	frames_init(&r->env);
 	frames_init(&r->body);
 	r->arrived = util_now_us();
+	r->timeout = -1;
+	r->heap = POOL_NOTIMER;
 	return (r);
+}
+
+/*
+ * Give r a key, the owner's name for it (a client's envelope, say), by
+ * which pool_find_key finds it while it is open; before pool_submit.
+ */
+void
+pool_req_key(struct pool_req *r, const void *key, size_t len)
+{
+	r->key = xmalloc(len);
+	memcpy(r->key, key, len);
+	r->keylen = len;
+}
+
+/* The open request with this key, or NULL. */
+struct pool_req *
+pool_find_key(struct pool *p, const void *key, size_t len)
+{
+	struct pool_req	*r;
+
+	HASH_FIND(kh, p->by_key, key, len, r);
+	return (r);
+}
+
+/* What a request counts against --max-queue-bytes. */
+static size_t
+req_bytes(const struct pool_req *r)
+{
+	size_t	 n = WAHA_QUEUE_OVERHEAD, i;
+
+	for (i = 0; i < r->env.n; i++)
+		n += frames_size(&r->env, i);
+	for (i = 0; i < r->body.n; i++)
+		n += frames_size(&r->body, i);
+	return (n);
+}
+
+/* When a queued request expires: its own deadline, else --queue-timeout. */
+static int64_t
+queue_due(const struct pool *p, const struct pool_req *r, int64_t now)
+{
+	if (r->deadline != 0)
+		return (r->deadline);
+	return (p->cf.queue_timeout < 0 ? 0 : now + p->cf.queue_timeout);
+}
+
+/* When a running request expires: its deadline or --run-timeout. */
+static int64_t
+run_due(const struct pool *p, const struct pool_req *r, int64_t now)
+{
+	return (util_earliest(r->deadline, p->cf.run_timeout < 0 ? 0 :
+	    now + p->cf.run_timeout));
+}
+
+/*
+ * The time a worker with features is told it has for r (the options'
+ * timeout=), or -1 for no limit.
+ */
+int
+pool_time_left(const struct pool *p, const struct pool_req *r, int64_t now)
+{
+	int64_t	 due = run_due(p, r, now);
+
+	if (due == 0)
+		return (-1);
+	return (due - now < 1 ? 1 : due - now > INT32_MAX ? INT32_MAX :
+	    (int)(due - now));
 }
 
 /* Find a service by name. */
@@ -161,6 +230,7 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
     int flags)
 {
 	struct pool_service	*s;
+	int64_t			 now;
 
 	p->total.requests++;
 	if (p->draining) {
@@ -180,16 +250,26 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
 	}
 	r->svc = s;
 	s->stats.requests++;
-	if (s->queued >= p->cf.max_queue && TAILQ_EMPTY(&s->avail)) {
-		pool_finish(p, r, 503, NULL, 0, "queue full");
+	r->bytes = req_bytes(r);
+	if ((s->queued >= p->cf.max_queue || p->queued_bytes + r->bytes >
+	    p->cf.max_queue_bytes) && TAILQ_EMPTY(&s->avail)) {
+		p->queue_full++;
+		pool_finish(p, r, 503, NULL, 0, s->queued >= p->cf.max_queue ?
+		    "queue full" : "queues full (--max-queue-bytes)");
 		return;
 	}
-	r->deadline = p->cf.queue_timeout < 0 ? 0 :
-	    util_now_ms() + p->cf.queue_timeout;
+	now = util_now_ms();
+	if (r->timeout >= 0)
+		r->deadline = now + r->timeout;
+	if (r->key != NULL) {
+		HASH_ADD_KEYPTR(kh, p->by_key, r->key, r->keylen, r);
+		r->keyed = 1;
+	}
 	TAILQ_INSERT_TAIL(&s->queue, r, svc_link);
-	TAILQ_INSERT_TAIL(&p->queued_all, r, all_link);
 	s->queued++;
 	p->nqueued++;
+	p->queued_bytes += r->bytes;
+	pool_timer_set(p, r, queue_due(p, r, now));
 	pool_dispatch(p, s);
 }
 
@@ -197,23 +277,82 @@ static void
 dequeue(struct pool *p, struct pool_req *r)
 {
 	TAILQ_REMOVE(&r->svc->queue, r, svc_link);
-	TAILQ_REMOVE(&p->queued_all, r, all_link);
 	r->svc->queued--;
 	p->nqueued--;
+	p->queued_bytes -= r->bytes;
 }
 
-/* A queued request waited past --queue-timeout: 504, never dispatched. */
+/* A queued request reached its expiry: 504, and it is never dispatched. */
 static void
 expire_queued(struct pool *p, struct pool_req *r)
 {
-	char	 why[64];
+	char	 why[80];
 
 	dequeue(p, r);
 	p->total.expired++;
 	r->svc->stats.expired++;
-	snprintf(why, sizeof(why), "waited in queue over %d ms",
-	    p->cf.queue_timeout);
+	if (r->deadline != 0)
+		snprintf(why, sizeof(why), "its deadline of %d ms passed in "
+		    "the queue", r->timeout);
+	else
+		snprintf(why, sizeof(why), "waited in queue over %d ms",
+		    p->cf.queue_timeout);
 	pool_finish(p, r, 504, NULL, 0, why);
+}
+
+/*
+ * Tell r's worker to stop it, if the worker takes CANCEL.  A worker
+ * found gone is taken out of the pool as in pool_dispatch.
+ */
+static void
+stop_at_worker(struct pool *p, struct pool_req *r)
+{
+	struct pool_worker	*w = r->worker;
+
+	if (!(w->features & WAHA_FEAT_CANCEL) || w->vanished)
+		return;
+	if (pool_worker_send(p, w, WAHA_CANCEL, r) == -1)
+		pool_worker_lost(p, w);
+}
+
+/* A running request reached its deadline or --run-timeout: 504. */
+static void
+expire_running(struct pool *p, struct pool_req *r)
+{
+	struct pool_service	*s = r->svc;
+	char			 why[80];
+
+	p->total.expired++;
+	s->stats.expired++;
+	if (r->deadline != 0 && r->due == r->deadline)
+		snprintf(why, sizeof(why), "its deadline of %d ms passed while "
+		    "it ran", r->timeout);
+	else
+		snprintf(why, sizeof(why), "ran over %d ms",
+		    p->cf.run_timeout);
+	stop_at_worker(p, r);
+	pool_finish(p, r, 504, NULL, 0, why);
+	pool_dispatch(p, s);
+}
+
+/*
+ * The client abandons r: it is stopped at its worker (CANCEL) or taken
+ * off its queue, and ends with status 0, which owners answer with
+ * nothing.
+ */
+void
+pool_cancel(struct pool *p, struct pool_req *r)
+{
+	struct pool_service	*s = r->svc;
+
+	if (r->worker == NULL) {
+		dequeue(p, r);
+		pool_finish(p, r, 0, NULL, 0, "cancelled by the client");
+		return;
+	}
+	stop_at_worker(p, r);
+	pool_finish(p, r, 0, NULL, 0, "cancelled by the client");
+	pool_dispatch(p, s);
 }
 
 /*
@@ -226,10 +365,11 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 {
 	struct pool_worker	*w;
 	struct pool_req		*r;
+	int64_t			 now = util_now_ms();
 
 	while ((r = TAILQ_FIRST(&s->queue)) != NULL &&
 	    (w = TAILQ_FIRST(&s->avail)) != NULL) {
-		if (r->deadline != 0 && r->deadline <= util_now_ms()) {
+		if (r->due != 0 && r->due <= now) {
 			expire_queued(p, r);
 			continue;
 		}
@@ -240,10 +380,8 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 		}
 		dequeue(p, r);
 		r->worker = w;
-		r->deadline = p->cf.run_timeout < 0 ? 0 :
-		    util_now_ms() + p->cf.run_timeout;
+		pool_timer_set(p, r, run_due(p, r, now));
 		HASH_ADD(hh, p->running, token, sizeof(r->token), r);
-		TAILQ_INSERT_TAIL(&p->running_all, r, all_link);
 		TAILQ_INSERT_TAIL(&w->reqs, r, w_link);
 		p->nrunning++;
 		s->inflight++;
@@ -262,7 +400,6 @@ unrun(struct pool *p, struct pool_req *r)
 	struct pool_worker	*w = r->worker;
 
 	HASH_DEL(p->running, r);
-	TAILQ_REMOVE(&p->running_all, r, all_link);
 	TAILQ_REMOVE(&w->reqs, r, w_link);
 	p->nrunning--;
 	r->svc->inflight--;
@@ -273,7 +410,10 @@ unrun(struct pool *p, struct pool_req *r)
 	}
 }
 
-/* Count a request's end, answer it through the owner, and free it. */
+/*
+ * Count a request's end, answer it through the owner, and free it.
+ * Status 0 is a request its client cancelled: the owner sends nothing.
+ */
 void
 pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
     size_t first, const char *reason)
@@ -282,6 +422,16 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 
 	if (r->worker != NULL)
 		unrun(p, r);
+	pool_timer_set(p, r, 0);
+	if (r->keyed)
+		HASH_DELETE(kh, p->by_key, r);
+	if (status == 0) {
+		p->total.cancelled++;
+		r->svc->stats.cancelled++;
+		p->ops.reply(p->arg, r, status, NULL, 0, reason);
+		req_free(r);
+		return;
+	}
 	if (i != -1) {
 		p->total.status[i]++;
 		if (r->svc != NULL)
@@ -341,10 +491,8 @@ pool_timeout(struct pool *p, int64_t now)
 	if ((w = TAILQ_FIRST(&p->by_recv)) != NULL)
 		t = util_earliest(t, w->last_recv +
 		    (int64_t)p->cf.heartbeat * p->cf.liveness);
-	if ((r = TAILQ_FIRST(&p->queued_all)) != NULL)
-		t = util_earliest(t, r->deadline);
-	if ((r = TAILQ_FIRST(&p->running_all)) != NULL)
-		t = util_earliest(t, r->deadline);
+	if ((r = pool_timer_first(p)) != NULL)
+		t = util_earliest(t, r->due);
 	if ((s = TAILQ_FIRST(&p->orphans)) != NULL)
 		t = util_earliest(t, s->orphaned + p->cf.service_ttl);
 	if (p->draining)
@@ -357,22 +505,13 @@ pool_timeout(struct pool *p, int64_t now)
 static void
 expire_requests(struct pool *p, int64_t now)
 {
-	struct pool_req		*r;
-	struct pool_service	*s;
-	char			 why[64];
+	struct pool_req	*r;
 
-	while ((r = TAILQ_FIRST(&p->queued_all)) != NULL &&
-	    r->deadline != 0 && r->deadline <= now)
-		expire_queued(p, r);
-	while ((r = TAILQ_FIRST(&p->running_all)) != NULL &&
-	    r->deadline != 0 && r->deadline <= now) {
-		s = r->svc;
-		p->total.expired++;
-		s->stats.expired++;
-		snprintf(why, sizeof(why), "ran over %d ms",
-		    p->cf.run_timeout);
-		pool_finish(p, r, 504, NULL, 0, why);
-		pool_dispatch(p, s);
+	while ((r = pool_timer_first(p)) != NULL && r->due <= now) {
+		if (r->worker == NULL)
+			expire_queued(p, r);
+		else
+			expire_running(p, r);
 	}
 }
 
@@ -406,13 +545,16 @@ pool_tick(struct pool *p, int64_t now)
 void
 pool_drain(struct pool *p, int grace)
 {
-	struct pool_req	*r;
+	struct pool_service	*s, *tmp;
+	struct pool_req		*r;
 
 	p->draining = 1;
 	p->grace_end = util_now_ms() + grace;
-	while ((r = TAILQ_FIRST(&p->queued_all)) != NULL) {
-		dequeue(p, r);
-		pool_finish(p, r, 503, NULL, 0, "shutting down");
+	HASH_ITER(hh, p->services, s, tmp) {
+		while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
+			dequeue(p, r);
+			pool_finish(p, r, 503, NULL, 0, "shutting down");
+		}
 	}
 }
 

@@ -65,15 +65,18 @@ send_id(struct pool *p, const void *id, size_t len)
 }
 
 /*
- * Send a command to a worker, with r's token and body for a REQUEST.
- * The routing id goes first, alone: if the worker has vanished that
- * send fails and r's body is still intact for another worker.
+ * Send a command to a worker, with r's token for a REQUEST or a CANCEL,
+ * and for a REQUEST its body, after the options (the time left) when the
+ * worker declared features.  The routing id goes first, alone: if the
+ * worker has vanished that send fails and r's body is still intact for
+ * another worker.
  */
 int
 pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
     struct pool_req *r)
 {
 	unsigned char	 tok[8];
+	char		 opts[64];
 
 	if (send_id(p, w->id, w->idlen) == -1)
 		return (-1);
@@ -81,6 +84,12 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 	if (r != NULL) {
 		token_put(tok, r->token);
 		frames_addmem(&p->out, tok, sizeof(tok));
+	}
+	if (r != NULL && cmd == WAHA_REQUEST) {
+		if (w->features & WAHA_FEAT_OPTIONS)
+			frames_addmem(&p->out, opts, proto_opts_format(opts,
+			    sizeof(opts), pool_time_left(p, r, util_now_ms()),
+			    0));
 		frames_add(&p->out);
 		frames_moverange(&p->out, &r->body, 0, r->body.n);
 		frames_clear(&r->body);
@@ -137,6 +146,7 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 	memcpy(w->id, frames_data(m, 0), w->idlen);
 	w->svc = s;
 	w->capacity = in->capacity;
+	w->features = in->features;
 	w->last_recv = w->last_send = util_now_ms();
 	w->avail = 1;
 	TAILQ_INIT(&w->reqs);
@@ -147,8 +157,10 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 	TAILQ_INSERT_TAIL(&s->avail, w, avail_link);
 	p->nworkers++;
 	s->capacity += w->capacity;
-	pool_notice(p, 1, "worker %s ready for %s, capacity %u", worker_name(w),
-	    s->name, w->capacity);
+	pool_notice(p, 1, "worker %s ready for %s, capacity %u%s%s",
+	    worker_name(w), s->name, w->capacity,
+	    w->features & WAHA_FEAT_CANCEL ? ", takes CANCEL" : "",
+	    w->features & WAHA_FEAT_STREAM ? ", streams" : "");
 	s->served = 1;
 	if (s->orphaned != 0) {
 		TAILQ_REMOVE(&p->orphans, s, orphan_link);
@@ -260,7 +272,15 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 		return;
 	}
 	w->served++;
-	if (in->command == WAHA_REPLY && m->dropped > 0)
+	if (in->command == WAHA_PARTIAL) {
+		/* No request is sent with stream=1 yet (DESIGN.md 2.8). */
+		if (w->features & WAHA_FEAT_CANCEL) {
+			if (pool_worker_send(p, w, WAHA_CANCEL, r) == -1)
+				pool_worker_lost(p, w);
+		}
+		pool_finish(p, r, 500, NULL, 0, "the worker sent a partial "
+		    "reply to a request without stream=1");
+	} else if (in->command == WAHA_REPLY && m->dropped > 0)
 		pool_finish(p, r, 500, NULL, 0, "reply has too many frames");
 	else if (in->command == WAHA_REPLY && p->cf.max_size > 0 &&
 	    m->bytes > p->cf.max_size) {
@@ -296,7 +316,8 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 	}
 	HASH_FIND(hh, p->workers, frames_data(m, 0), frames_size(m, 0), w);
 	if (!ok || (w != NULL && in->command == WAHA_READY) ||
-	    in->command == WAHA_REQUEST) {
+	    in->command == WAHA_REQUEST || in->command == WAHA_CANCEL ||
+	    in->command == WAHA_CREDIT) {
 		p->bad_worker_msgs++;
 		/* Strangers are not worth a warning: they could flood the log. */
 		pool_notice(p, w != NULL ? 0 : 1, "worker %s: protocol error: %s",
@@ -321,6 +342,7 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 	TAILQ_INSERT_TAIL(&p->by_recv, w, recv_link);
 	switch (in->command) {
 	case WAHA_REPLY:
+	case WAHA_PARTIAL:
 	case WAHA_FAIL:
 		worker_result(p, w, m, in);
 		break;

@@ -1,7 +1,8 @@
 /*
- * The three sub-protocols of DESIGN.md section 2: native requests, MDP
- * clients and MDP workers with the capacity and FAIL extensions.  Parsing
- * only looks at frames; it never copies or moves them.
+ * The three sub-protocols of DESIGN.md section 2: native requests (with
+ * the WAHA01 extension of 2.6), MDP clients and MDP workers with WAHA's
+ * extensions (capacity, FAIL, and the features of 2.8).  Parsing only
+ * looks at frames; it never copies or moves them.
  */
 #include "config.h"
 
@@ -20,6 +21,58 @@ bad(struct proto_in *in, const char *reason)
 	in->reason = reason;
 	in->reason_len = strlen(reason);
 	return (-1);
+}
+
+/*
+ * Whether the frame after WAHA01 is a command on an open request: alone,
+ * and naming cancel or credit.  A command is never answered, not even
+ * when it is malformed, since its envelope is that of a request.
+ */
+static int
+is_command(const struct waha_msg *m, size_t o)
+{
+	const char	*s = frames_data(m, o);
+	size_t		 len = frames_size(m, o);
+
+	return (o + 1 == m->n && len >= 7 && (memcmp(s, "cancel=", 7) == 0 ||
+	    memcmp(s, "credit=", 7) == 0));
+}
+
+/*
+ * An extended request, "WAHA01" at hdr: the options frame, then the
+ * service; or a command.  Returns the index of the service frame, or 0
+ * for a command, or -1 when malformed.
+ */
+static int
+parse_extended(struct waha_msg *m, struct proto_in *in, size_t hdr,
+    size_t *service)
+{
+	size_t	 o = hdr + 1;
+	int	 seen;
+
+	in->extended = 1;
+	if (o >= m->n)
+		return (bad(in, "WAHA01 without an options frame"));
+	if (is_command(m, o))
+		in->kind = PROTO_CMD;
+	seen = proto_opts_parse(frames_data(m, o), frames_size(m, o),
+	    &in->opts, 0, in->why, sizeof(in->why));
+	if (seen == -1)
+		return (bad(in, in->why));
+	if (in->kind == PROTO_CMD) {
+		if (seen & ~(PROTO_OPT_CANCEL | PROTO_OPT_CREDIT))
+			return (bad(in, "a command takes cancel= or credit= "
+			    "alone"));
+		return (0);
+	}
+	if (seen & (PROTO_OPT_CANCEL | PROTO_OPT_CREDIT))
+		return (bad(in, "cancel= and credit= are commands, not "
+		    "request options"));
+	if (in->opts.stream)
+		return (bad(in, "stream=1: this broker does not stream "
+		    "replies yet"));
+	*service = o + 1;
+	return (0);
 }
 
 /*
@@ -46,14 +99,19 @@ proto_parse(struct waha_msg *m, struct proto_in *in, size_t max_name)
 	hdr = in->env + 1;
 	if (frames_is(m, hdr, WAHA_MDPW)) {
 		in->kind = PROTO_MDPW;
-		return (proto_parse_worker(m, in));
-	}
-	if (frames_is(m, hdr, WAHA_MDPC)) {
-		in->kind = PROTO_MDPC;
-		hdr++;
+		return (proto_parse_worker(m, in, 0));
 	}
 	if (m->dropped > 0)
 		return (bad(in, "too many frames"));
+	if (frames_is(m, hdr, WAHA_MDPC)) {
+		in->kind = PROTO_MDPC;
+		hdr++;
+	} else if (frames_is(m, hdr, WAHA_EXT)) {
+		if (parse_extended(m, in, hdr, &hdr) != 0)
+			return (-1);
+		if (in->kind == PROTO_CMD)
+			return (0);
+	}
 	if (hdr >= m->n)
 		return (bad(in, "no service name"));
 	in->service = frames_data(m, hdr);
@@ -65,13 +123,50 @@ proto_parse(struct waha_msg *m, struct proto_in *in, size_t max_name)
 	return (0);
 }
 
+/* READY SERVICE [CAPACITY [FEATURES]] with the command at c. */
+static int
+parse_ready(struct waha_msg *m, struct proto_in *in, size_t c)
+{
+	if (c + 1 >= m->n || c + 4 < m->n)
+		return (bad(in, "READY takes a service, a capacity and "
+		    "features"));
+	in->service = frames_data(m, c + 1);
+	in->service_len = frames_size(m, c + 1);
+	in->capacity = 1;
+	if (c + 2 < m->n && parse_capacity(m, c + 2, &in->capacity))
+		return (bad(in, "READY capacity is not 1 to 65535"));
+	if (c + 3 < m->n)
+		in->features = proto_features_parse(frames_data(m, c + 3),
+		    frames_size(m, c + 3));
+	return (0);
+}
+
+/*
+ * A REQUEST as a worker with features gets it: TOKEN OPTIONS "" BODY*,
+ * the command at c.  Options it does not know are skipped.
+ */
+static int
+parse_request_opts(struct waha_msg *m, struct proto_in *in, size_t c)
+{
+	if (c + 3 >= m->n || frames_size(m, c + 3) != 0)
+		return (bad(in, "no token, options and empty frame"));
+	in->token = c + 1;
+	in->body = c + 4;
+	if (proto_opts_parse(frames_data(m, c + 2), frames_size(m, c + 2),
+	    &in->opts, PROTO_OPTS_LENIENT, in->why, sizeof(in->why)) == -1)
+		return (bad(in, in->why));
+	return (0);
+}
+
 /*
  * Parse an MDP worker message whose "" delimiter is at in->env: on the
- * broker's side (READY, REPLY, HEARTBEAT, DISCONNECT, FAIL) or on the
- * worker's (REQUEST, HEARTBEAT, DISCONNECT).
+ * broker's side (READY, REPLY, HEARTBEAT, DISCONNECT, FAIL, PARTIAL) or
+ * on the worker's (REQUEST, HEARTBEAT, DISCONNECT, CANCEL, CREDIT).
+ * With PROTO_WORKER_OPTS in flags, a REQUEST carries an options frame
+ * (the worker declared features).
  */
 int
-proto_parse_worker(struct waha_msg *m, struct proto_in *in)
+proto_parse_worker(struct waha_msg *m, struct proto_in *in, int flags)
 {
 	size_t	 c = in->env + 2;
 
@@ -84,16 +179,13 @@ proto_parse_worker(struct waha_msg *m, struct proto_in *in)
 		return (bad(in, "too many frames"));
 	switch (in->command) {
 	case WAHA_READY:
-		if (c + 1 >= m->n || c + 3 < m->n)
-			return (bad(in, "READY takes a service and a capacity"));
-		in->service = frames_data(m, c + 1);
-		in->service_len = frames_size(m, c + 1);
-		in->capacity = 1;
-		if (c + 2 < m->n && parse_capacity(m, c + 2, &in->capacity))
-			return (bad(in, "READY capacity is not 1 to 65535"));
-		break;
+		return (parse_ready(m, in, c));
 	case WAHA_REQUEST:
+		if (flags & PROTO_WORKER_OPTS)
+			return (parse_request_opts(m, in, c));
+		/* FALLTHROUGH */
 	case WAHA_REPLY:
+	case WAHA_PARTIAL:
 	case WAHA_FAIL:
 		if (c + 2 >= m->n || frames_size(m, c + 2) != 0)
 			return (bad(in, "no token and empty frame"));
@@ -109,6 +201,16 @@ proto_parse_worker(struct waha_msg *m, struct proto_in *in)
 		if (!proto_status_ok(in->status, 1))
 			return (bad(in, "FAIL status is not 400, 500, 503 "
 			    "or 504"));
+		break;
+	case WAHA_CANCEL:
+		if (c + 2 != m->n)
+			return (bad(in, "CANCEL takes a token"));
+		in->token = c + 1;
+		break;
+	case WAHA_CREDIT:
+		if (c + 3 != m->n)
+			return (bad(in, "CREDIT takes a token and a number"));
+		in->token = c + 1;
 		break;
 	case WAHA_HEARTBEAT_CMD:
 	case WAHA_DISCONNECT:

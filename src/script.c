@@ -122,6 +122,7 @@ options(struct script_env *env, int argc, const char **argv)
 	env->wcf.url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
 	env->wcf.service = env->name;
 	env->wcf.capacity = env->concurrency;
+	env->wcf.features = WAHA_FEAT_CANCEL;
 	env->wcf.reconnect = env->wcf.heartbeat;
 	env->wcf.notice = on_notice;
 }
@@ -170,10 +171,19 @@ exit_code(int wstatus)
 	return (-1);
 }
 
-/* Answer a request that failed: FAIL with its status and reason. */
+/*
+ * Answer a request that failed: FAIL with its status and reason; or
+ * nothing, if its client gave up (the broker has answered it).
+ */
 static void
 fail(struct script_env *env, struct script_run *run)
 {
+	if (run->silent) {
+		log_debug("script: request %llu: stopped: %s",
+		    (unsigned long long)run->seq, run->reason);
+		script_exec_free(run);
+		return;
+	}
 	log_warnx("script: request %llu: %d %s", (unsigned long long)run->seq,
 	    run->fail, run->reason);
 	worker_fail(env->ws, &run->token, run->fail, run->reason);
@@ -220,6 +230,14 @@ finish(struct script_env *env, struct script_run *run)
 static void
 start(struct script_env *env, struct script_run *run)
 {
+	if (run->expires != 0 && run->expires <= util_now_ms()) {
+		/* Its client gave up while it waited: never started. */
+		run->silent = 1;
+		strlcpy(run->reason, "its client's deadline passed before it "
+		    "started", sizeof(run->reason));
+		fail(env, run);
+		return;
+	}
 	if (script_exec_start(env, run) != 0) {
 		fail(env, run);
 		return;
@@ -228,6 +246,44 @@ start(struct script_env *env, struct script_run *run)
 	    (unsigned long long)run->seq, (long)run->pid);
 	TAILQ_INSERT_TAIL(&env->running, run, link);
 	env->nrunning++;
+}
+
+static struct script_run *
+find_run(struct script_runs *runs, zmq_msg_t *token)
+{
+	struct script_run	*run;
+	size_t			 len = zmq_msg_size(token);
+
+	TAILQ_FOREACH(run, runs, link) {
+		if (zmq_msg_size(&run->token) == len &&
+		    memcmp(zmq_msg_data(&run->token), zmq_msg_data(token),
+		    len) == 0)
+			return (run);
+	}
+	return (NULL);
+}
+
+/*
+ * CANCEL: kill the run, or forget it if it waits for a slot.  A linear
+ * search, over no more than twice the concurrency.
+ */
+static void
+cancel(struct script_env *env, zmq_msg_t *token)
+{
+	struct script_run	*run;
+
+	if ((run = find_run(&env->waiting, token)) != NULL) {
+		TAILQ_REMOVE(&env->waiting, run, link);
+		env->nwaiting--;
+		run->silent = 1;
+		strlcpy(run->reason, "cancelled before it started",
+		    sizeof(run->reason));
+		fail(env, run);
+	} else if ((run = find_run(&env->running, token)) != NULL) {
+		log_debug("script: request %llu: cancelled, killing pid %ld",
+		    (unsigned long long)run->seq, (long)run->pid);
+		script_exec_cancel(run, "cancelled");
+	}
 }
 
 /*
@@ -239,9 +295,18 @@ static void
 requests(struct script_env *env)
 {
 	struct script_run	*run;
+	struct proto_opts	 o;
+	int			 got;
 
-	while (worker_recv(env->ws, &env->token, &env->body) == 1) {
+	while ((got = worker_recv(env->ws, &env->token, &env->body, &o)) !=
+	    0) {
+		if (got == WORKER_CANCEL) {
+			cancel(env, &env->token);
+			continue;
+		}
 		run = script_exec_new(env, &env->token, &env->body);
+		if (o.timeout >= 0)
+			run->expires = util_now_ms() + o.timeout;
 		if (env->nrunning < env->concurrency)
 			start(env, run);
 		else if (env->nwaiting < env->concurrency) {

@@ -38,6 +38,8 @@ struct script_run {
 	size_t		 in_off;
 	int64_t		 started;	/* us */
 	int64_t		 deadline;	/* ms; 0 for none */
+	int64_t		 expires;	/* ms: its client's deadline; 0 none */
+	int		 silent;	/* cancelled or expired: answer nothing */
 	int64_t		 kill_at;	/* ms: SIGKILL after SIGTERM; 0 none */
 	int		 fail;		/* status once it failed, else 0 */
 	char		 reason[256];
@@ -99,5 +101,6 @@ int	 script_exec_timeout(struct script_env *, int64_t);
 void	 script_exec_tick(struct script_env *, int64_t);
 int	 script_exec_done(const struct script_run *);
 void	 script_exec_kill(struct script_run *);
+void	 script_exec_cancel(struct script_run *, const char *);
 
 #endif

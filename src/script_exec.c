@@ -310,6 +310,7 @@ script_exec_start(struct script_env *env, struct script_run *run)
 	run->started = util_now_us();
 	if (env->timeout != -1)
 		run->deadline = util_now_ms() + env->timeout;
+	run->deadline = util_earliest(run->deadline, run->expires);
 	if (run->fd[SCRIPT_IN] != -1)
 		write_input(run);
 	return (0);
@@ -477,7 +478,22 @@ script_exec_timeout(struct script_env *env, int64_t now)
 	return (t <= now ? 0 : (int)(t - now > INT_MAX ? INT_MAX : t - now));
 }
 
-/* Runs over their deadline get SIGTERM, then SIGKILL after the grace. */
+/*
+ * Stop a run whose client gave up (CANCEL, or the time left that came
+ * with the request ran out): it is killed like a run over its deadline,
+ * and its request gets no answer, since the broker has given one.
+ */
+void
+script_exec_cancel(struct script_run *run, const char *why)
+{
+	run->silent = 1;
+	script_exec_abort(run, 504, "%s", why);
+}
+
+/*
+ * Runs over their deadline (--timeout, or their client's) get SIGTERM,
+ * then SIGKILL after the grace.
+ */
 void
 script_exec_tick(struct script_env *env, int64_t now)
 {
@@ -488,8 +504,12 @@ script_exec_tick(struct script_env *env, int64_t now)
 			continue;
 		if (run->kill_at != 0 && run->kill_at <= now)
 			script_exec_kill(run);
-		else if (run->fail == 0 && run->deadline != 0 &&
-		    run->deadline <= now)
+		else if (run->fail != 0 || run->deadline == 0 ||
+		    run->deadline > now)
+			continue;
+		else if (run->deadline == run->expires)
+			script_exec_cancel(run, "its client's deadline passed");
+		else
 			script_exec_abort(run, 504, "ran over %d ms",
 			    env->timeout);
 	}

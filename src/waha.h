@@ -34,9 +34,12 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_HEARTBEAT		2500	/* ms */
 #define WAHA_LIVENESS		3
 #define WAHA_TIMEOUT		5000	/* ms, client side */
-#define WAHA_QUEUE_TIMEOUT	5000	/* ms */
+#define WAHA_QUEUE_TIMEOUT	60000	/* ms, for requests without a deadline */
 #define WAHA_SERVICE_TTL	30000	/* ms */
-#define WAHA_MAX_QUEUE		10000
+#define WAHA_MAX_QUEUE		1000000	/* per service */
+#define WAHA_MAX_QUEUE_BYTES	(64 * 1024 * 1024)	/* all services */
+/* What a queued request counts against --max-queue-bytes beyond its frames. */
+#define WAHA_QUEUE_OVERHEAD	256
 #define WAHA_MAX_SERVICES	10000
 #define WAHA_MAX_FRAMES		256
 #define WAHA_FRAMES_LIMIT	65536	/* the most --max-frames may be */
@@ -47,15 +50,24 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_LINGER		1000	/* ms a closing socket may flush */
 #define WAHA_HWM		100000
 
-/* Protocol headers and MDP worker commands (RFC 7 plus FAIL). */
+/* Protocol headers and MDP worker commands (RFC 7, FAIL and 2.8). */
 #define WAHA_MDPC		"MDPC01"
 #define WAHA_MDPW		"MDPW01"
+#define WAHA_EXT		"WAHA01"	/* extended native request */
 #define WAHA_READY		0x01
 #define WAHA_REQUEST		0x02
 #define WAHA_REPLY		0x03
 #define WAHA_HEARTBEAT_CMD	0x04
 #define WAHA_DISCONNECT		0x05
 #define WAHA_FAIL		0x06
+#define WAHA_PARTIAL		0x07
+#define WAHA_CANCEL		0x08
+#define WAHA_CREDIT		0x09
+
+/* Worker features (READY's FEATURES frame, DESIGN.md 2.8). */
+#define WAHA_FEAT_OPTIONS	0x01	/* declared any: REQUEST has options */
+#define WAHA_FEAT_CANCEL	0x02
+#define WAHA_FEAT_STREAM	0x04
 
 /*
  * A worker's REPLY has this many frames more than the request it answers
@@ -123,8 +135,8 @@ poptContext cmdline_parse(const char *, const char *, int, const char **,
 	    const struct poptOption *);
 void	 cmdline_usage(poptContext, const char *, ...)
 	    WAHA_ATTR_PRINTF(2, 3) WAHA_ATTR_DEAD;
-int	 cmdline_num(poptContext, const char *, const char *, long long,
-	    long long, int);
+long long cmdline_num(poptContext, const char *, const char *, long long,
+	    long long, long long);
 int	 cmdline_ms(poptContext, const char *, const char *, int);
 /* What the broker and the balancer share: options of their pool.c. */
 struct cmdline_limits {
@@ -153,13 +165,30 @@ size_t	 frames_delim(const struct waha_msg *, size_t);
 size_t	 frames_size(const struct waha_msg *, size_t);
 const void *frames_data(const struct waha_msg *, size_t);
 int	 frames_is(const struct waha_msg *, size_t, const char *);
+size_t	 frames_key(const struct waha_msg *, size_t, unsigned char *, size_t);
 
 /* proto.c */
 enum proto_kind {
-	PROTO_NATIVE,		/* [env] "" SERVICE FIELD* */
+	PROTO_NATIVE,		/* [env] "" [WAHA01 OPTIONS] SERVICE FIELD* */
 	PROTO_MDPC,		/* [env] "" MDPC01 SERVICE BODY* */
-	PROTO_MDPW		/* [env] "" MDPW01 COMMAND ... */
+	PROTO_MDPW,		/* [env] "" MDPW01 COMMAND ... */
+	PROTO_CMD		/* [env] "" WAHA01 COMMAND: on an open request */
 };
+
+/* Options of an extended request, a REQUEST, or a command (2.6, 2.8). */
+struct proto_opts {
+	int		 timeout;	/* ms, -1 for none */
+	int		 stream;
+	int		 cancel;
+	long long	 credit;	/* bytes, -1 for none */
+};
+#define PROTO_OPT_TIMEOUT	0x01
+#define PROTO_OPT_STREAM	0x02
+#define PROTO_OPT_CANCEL	0x04
+#define PROTO_OPT_CREDIT	0x08
+#define PROTO_OPTS_LENIENT	0x01	/* skip unknown names (workers) */
+#define PROTO_WORKER_OPTS	0x01	/* REQUESTs carry an options frame */
+
 struct proto_in {
 	enum proto_kind	 kind;
 	size_t		 env;		/* envelope frames before "" */
@@ -169,18 +198,28 @@ struct proto_in {
 	int		 command;	/* MDPW */
 	size_t		 token;		/* index of the token frame */
 	unsigned	 capacity;	/* READY */
+	unsigned	 features;	/* READY: WAHA_FEAT_*, 0 if none declared */
+	int		 extended;	/* native with WAHA01: opts are set */
+	struct proto_opts opts;		/* extended request, REQUEST, command */
 	int		 status;	/* FAIL, or 400 when malformed */
 	const char	*reason;	/* FAIL reason frame, or parse error */
 	size_t		 reason_len;
+	char		 why[128];	/* room for a reason naming a value */
 };
 int	 proto_parse(struct waha_msg *, struct proto_in *, size_t);
-int	 proto_parse_worker(struct waha_msg *, struct proto_in *);
+int	 proto_parse_worker(struct waha_msg *, struct proto_in *, int);
 int	 proto_parse_reply(struct waha_msg *, int *, size_t *);
 const char *proto_name_check(const char *, size_t, size_t);
 void	 proto_reply(struct waha_msg *, struct waha_msg *, size_t, int);
 void	 proto_worker_cmd(struct waha_msg *, int);
 int	 proto_status_ok(int, int);
 const char *proto_status_text(int);
+
+/* proto_opts.c */
+int	 proto_opts_parse(const char *, size_t, struct proto_opts *, int,
+	    char *, size_t);
+size_t	 proto_opts_format(char *, size_t, int, int);
+unsigned proto_features_parse(const char *, size_t);
 
 /* util.c */
 int64_t	 util_now_ms(void);
@@ -235,8 +274,11 @@ struct pool_counters {
 	uint64_t	 requests;
 	uint64_t	 status[WAHA_NSTATUS];
 	uint64_t	 expired;
+	uint64_t	 cancelled;	/* by their clients */
 	struct hist	 latency;
 };
+
+#define POOL_NOTIMER	((size_t)-1)
 
 struct pool_req {
 	uint64_t	 token;
@@ -246,11 +288,18 @@ struct pool_req {
 	struct pool_service *svc;
 	struct pool_worker *worker;	/* while in flight */
 	int64_t		 arrived;	/* us */
-	int64_t		 deadline;	/* ms; 0 for none */
+	int		 timeout;	/* ms, the client's own; -1 none */
+	int64_t		 deadline;	/* ms, from timeout; 0 for none */
+	int64_t		 due;		/* ms: expiry where it is now; 0 none */
+	size_t		 heap;		/* in the pool's timers, or NOTIMER */
+	size_t		 bytes;		/* counted in pool.queued_bytes */
+	unsigned char	*key;		/* the owner's name for it, or NULL */
+	size_t		 keylen;
+	int		 keyed;		/* in pool.by_key */
 	TAILQ_ENTRY(pool_req) svc_link;	/* service queue */
-	TAILQ_ENTRY(pool_req) all_link;	/* pool's queued or running list */
 	TAILQ_ENTRY(pool_req) w_link;	/* worker's in-flight list */
 	UT_hash_handle	 hh;		/* by token, while in flight */
+	UT_hash_handle	 kh;		/* by key, if it has one */
 };
 TAILQ_HEAD(pool_reqs, pool_req);
 
@@ -259,6 +308,7 @@ struct pool_worker {
 	size_t		 idlen;
 	struct pool_service *svc;
 	unsigned	 capacity;
+	unsigned	 features;	/* WAHA_FEAT_* of its READY */
 	unsigned	 inflight;
 	uint64_t	 served;
 	int64_t		 last_recv;	/* ms */
@@ -300,7 +350,8 @@ struct pool_config {
 	int		 queue_timeout;	/* ms, -1 for none */
 	int		 run_timeout;	/* ms, -1 for none */
 	int		 service_ttl;	/* ms */
-	unsigned	 max_queue;
+	unsigned	 max_queue;	/* per service */
+	size_t		 max_queue_bytes; /* all services */
 	unsigned	 max_services;
 	size_t		 max_name;
 	size_t		 max_size;	/* largest reply, all frames */
@@ -325,8 +376,10 @@ struct pool {
 	struct pool_service *services;	/* hash by name */
 	struct pool_worker *workers;	/* hash by routing id */
 	struct pool_req	*running;	/* hash by token */
-	struct pool_reqs queued_all;	/* every queued request, oldest first */
-	struct pool_reqs running_all;	/* every running request, oldest first */
+	struct pool_req	*by_key;	/* hash by the owner's key */
+	struct pool_req	**heap;		/* pool_timer.c: by due, earliest first */
+	size_t		 nheap;
+	size_t		 heapcap;
 	struct pool_workers by_recv;	/* least recently heard first */
 	struct pool_workers by_send;	/* least recently sent to first */
 	struct pool_services orphans;	/* workerless services, oldest first */
@@ -335,6 +388,7 @@ struct pool {
 	unsigned	 nworkers;
 	unsigned	 nqueued;
 	unsigned	 nrunning;
+	size_t		 queued_bytes;
 	uint64_t	 next_token;
 	int		 draining;
 	int64_t		 grace_end;	/* ms, while draining */
@@ -344,6 +398,7 @@ struct pool {
 	uint64_t	 unroutable;	/* sends to vanished peers */
 	uint64_t	 bad_worker_msgs;
 	uint64_t	 dropped;	/* MDP requests over max-services */
+	uint64_t	 queue_full;	/* refused: --max-queue or -bytes */
 	struct waha_msg	 out;		/* scratch for sending */
 };
 
@@ -353,8 +408,11 @@ struct pool *pool_new(void *, const struct pool_config *,
 	    const struct pool_ops *, void *);
 void	 pool_free(struct pool *);
 struct pool_req *pool_req_new(int);
+void	 pool_req_key(struct pool_req *, const void *, size_t);
 void	 pool_submit(struct pool *, struct pool_req *, const char *, size_t,
 	    int);
+struct pool_req *pool_find_key(struct pool *, const void *, size_t);
+void	 pool_cancel(struct pool *, struct pool_req *);
 void	 pool_worker_msg(struct pool *, struct waha_msg *,
 	    const struct proto_in *, int);
 int	 pool_timeout(struct pool *, int64_t);
@@ -373,17 +431,23 @@ void	 pool_service_orphan(struct pool *, struct pool_service *);
 void	 pool_dispatch(struct pool *, struct pool_service *);
 void	 pool_finish(struct pool *, struct pool_req *, int, struct waha_msg *,
 	    size_t, const char *);
+int	 pool_time_left(const struct pool *, const struct pool_req *, int64_t);
 int	 pool_worker_send(struct pool *, struct pool_worker *, int,
 	    struct pool_req *);
 void	 pool_worker_kill(struct pool *, struct pool_worker *, int,
 	    const char *);
 void	 pool_worker_lost(struct pool *, struct pool_worker *);
 
+/* pool_timer.c */
+void	 pool_timer_set(struct pool *, struct pool_req *, int64_t);
+struct pool_req *pool_timer_first(struct pool *);
+
 /* worker.c: the MDP worker session of WAHA's own workers */
 struct worker_config {
 	const char	*url;
 	const char	*service;
 	unsigned	 capacity;
+	unsigned	 features;	/* WAHA_FEAT_CANCEL, _STREAM, or 0 */
 	int		 heartbeat;	/* ms */
 	int		 liveness;
 	int		 reconnect;	/* ms after a DISCONNECT */
@@ -397,7 +461,10 @@ struct worker_session *worker_new(void *, const struct worker_config *,
 	    char **);
 void	 worker_free(struct worker_session *);
 void	*worker_socket(struct worker_session *);
-int	 worker_recv(struct worker_session *, zmq_msg_t *, struct waha_msg *);
+#define WORKER_REQUEST	1
+#define WORKER_CANCEL	2
+int	 worker_recv(struct worker_session *, zmq_msg_t *, struct waha_msg *,
+	    struct proto_opts *);
 int	 worker_reply(struct worker_session *, zmq_msg_t *,
 	    struct waha_msg *);
 int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);

@@ -1,8 +1,9 @@
 /*
  * The MDP worker session of WAHA's own workers (script service, balancer
- * upstream, test worker): READY with a capacity, heartbeats both ways,
- * REPLY and FAIL, and a fresh socket whenever the broker falls silent or
- * sends DISCONNECT, so that a restarted broker sees a new worker.
+ * upstream, test worker): READY with a capacity and features, heartbeats
+ * both ways, REQUEST with its options, CANCEL, REPLY and FAIL, and a
+ * fresh socket whenever the broker falls silent or sends DISCONNECT, so
+ * that a restarted broker sees a new worker.
  */
 #include "config.h"
 
@@ -97,13 +98,15 @@ worker_socket(struct worker_session *ws)
 }
 
 /*
- * Register on a new socket: connect and send READY (with the capacity
- * frame only when it is not 1, so that plain RFC 7 brokers accept it).
+ * Register on a new socket: connect and send READY, with the capacity
+ * frame only when it is not 1 or features follow, so that plain RFC 7
+ * brokers accept it.
  */
 int
 worker_register(struct worker_session *ws, char **cause)
 {
 	char	 cap[16];
+	unsigned f = ws->cf.features;
 
 	util_close(&ws->sock, 0);
 	ws->sock = util_socket(ws->ctx, ZMQ_DEALER);
@@ -113,10 +116,13 @@ worker_register(struct worker_session *ws, char **cause)
 	}
 	proto_worker_cmd(&ws->out, WAHA_READY);
 	frames_addstr(&ws->out, ws->cf.service);
-	if (ws->cf.capacity != 1) {
+	if (ws->cf.capacity != 1 || f != 0) {
 		snprintf(cap, sizeof(cap), "%u", ws->cf.capacity);
 		frames_addstr(&ws->out, cap);
 	}
+	if (f != 0)
+		frames_addstr(&ws->out, (f & WAHA_FEAT_STREAM) ? "stream" :
+		    (f & WAHA_FEAT_CANCEL) ? "cancel" : "");
 	send_out(ws);
 	ws->registered = 1;
 	ws->draining = 0;
@@ -152,14 +158,18 @@ reconnect_later(struct worker_session *ws, const char *why)
 }
 
 /*
- * Read what the broker sent.  Returns 1 with a request (its token and
- * fields moved into token and body), or 0 when nothing more is waiting.
- * Heartbeats and DISCONNECT are handled here.
+ * Read what the broker sent.  Returns WORKER_REQUEST with a request (its
+ * token and fields moved into token and body, its options in opts: the
+ * time left is -1 unless the session declared features), WORKER_CANCEL
+ * with the token of a request to stop, or 0 when nothing more is
+ * waiting.  Heartbeats and DISCONNECT are handled here.
  */
 int
-worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
+worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body,
+    struct proto_opts *opts)
 {
 	struct proto_in	 in;
+	int		 flags = ws->cf.features != 0 ? PROTO_WORKER_OPTS : 0;
 
 	while (ws->sock != NULL &&
 	    frames_recv(&ws->in, ws->sock, ZMQ_DONTWAIT,
@@ -168,7 +178,7 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 		memset(&in, 0, sizeof(in));
 		in.env = frames_delim(&ws->in, 0);
 		if (!frames_is(&ws->in, in.env + 1, WAHA_MDPW) ||
-		    proto_parse_worker(&ws->in, &in) != 0) {
+		    proto_parse_worker(&ws->in, &in, flags) != 0) {
 			notice(ws, "malformed message from the broker ignored");
 			continue;
 		}
@@ -187,7 +197,13 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body)
 			zmq_msg_move(token, &ws->in.part[in.token]);
 			frames_clear(body);
 			frames_moverange(body, &ws->in, in.body, ws->in.n);
-			return (1);
+			if (flags == 0)
+				in.opts.timeout = -1;
+			*opts = in.opts;
+			return (WORKER_REQUEST);
+		case WAHA_CANCEL:
+			zmq_msg_move(token, &ws->in.part[in.token]);
+			return (WORKER_CANCEL);
 		case WAHA_DISCONNECT:
 			if (ws->registered)
 				reconnect_later(ws, "broker sent DISCONNECT");

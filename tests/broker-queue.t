@@ -42,9 +42,10 @@ long=$!
 wait_for "one running" sh -c \
     "\"$WAHA_CLI\" -u $BROKER -n mmi.stats | grep -q '\"in_flight\":1'"
 served_before=$(stat 's["workers"][0]["served"]')
-out=$(cli -n busy expired-marker 2>&1)
+# (-t -1: a request without a deadline of its own, as 2.1 clients send.)
+out=$(cli -t -1 -n busy expired-marker 2>&1)
 is "$out" "waha-cli: 504 waited in queue over 1500 ms" \
-    "a request that waits past --queue-timeout gets 504"
+    "a request without a deadline that waits past --queue-timeout gets 504"
 wait $long
 is "$(cat "$SCRATCH/long")" 2500 "the long request completes"
 is "$(cli -n busy 1)" 1 "the worker takes the next request"

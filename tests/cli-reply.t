@@ -27,7 +27,9 @@ while sys.argv[2] == "mirror":
     n += 1
     with open(sys.argv[3], "w") as f:
         f.write("%d\n" % n)
-    s.send_multipart([m[0]] + m[3:])
+    # Past the WAHA01 header and its options, if waha-cli sent them.
+    first = 5 if m[2] == b"WAHA01" else 3
+    s.send_multipart([m[0]] + m[first:])
 m = s.recv_multipart()
 s.send_multipart([m[0], b"", b"503", b"shutting down"])
 s.close(linger=1000)

@@ -5,7 +5,9 @@
  * --status), crash (exits on the first request, without a word), unhex
  * (replies each field decoded from hex, to send any bytes back; a field
  * that is not hex gets FAIL 400), frames (replies as many fields as the
- * first field says).
+ * first field says).  With --features it declares them in READY, and
+ * --log FILE gets a line for every REQUEST (with its options) and every
+ * CANCEL; a cancelled request it holds is dropped unanswered.
  */
 #include "config.h"
 
@@ -30,6 +32,7 @@ struct pending {
 static struct {
 	const char	*name, *mode, *capacity, *delay, *status;
 	const char	*heartbeat, *liveness, *disconnect_after;
+	const char	*features, *log;
 } opt;
 
 static struct poptOption options[] = {
@@ -44,12 +47,53 @@ static struct poptOption options[] = {
 	{ "liveness", '\0', POPT_ARG_STRING, &opt.liveness, 0, "", "N" },
 	{ "disconnect-after", '\0', POPT_ARG_STRING, &opt.disconnect_after,
 	  0, "DISCONNECT after N requests, answer them, exit", "N" },
+	{ "features", '\0', POPT_ARG_STRING, &opt.features, 0,
+	  "declare features: cancel or stream", "LIST" },
+	{ "log", '\0', POPT_ARG_STRING, &opt.log, 0,
+	  "append a line for each REQUEST and CANCEL to FILE", "FILE" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0, NULL, NULL },
 	POPT_TABLEEND
 };
 
 static struct pending	*pending;
 static unsigned		 npending;
+static FILE		*logfp;
+
+static void
+log_line(const char *what, zmq_msg_t *token, const struct proto_opts *o)
+{
+	char	 hex[2 * 16 + 1];
+	size_t	 len = zmq_msg_size(token);
+
+	if (logfp == NULL)
+		return;
+	util_hex(hex, zmq_msg_data(token), len > 16 ? 16 : len);
+	if (o != NULL)
+		fprintf(logfp, "%s %s timeout=%d\n", what, hex, o->timeout);
+	else
+		fprintf(logfp, "%s %s\n", what, hex);
+	fflush(logfp);
+}
+
+/* Drop the held request with this token, if there is one. */
+static void
+drop(zmq_msg_t *token)
+{
+	struct pending	*p, **pp;
+
+	for (pp = &pending; (p = *pp) != NULL; pp = &p->next) {
+		if (zmq_msg_size(&p->token) == zmq_msg_size(token) &&
+		    memcmp(zmq_msg_data(&p->token), zmq_msg_data(token),
+		    zmq_msg_size(token)) == 0) {
+			*pp = p->next;
+			npending--;
+			frames_free(&p->body);
+			zmq_msg_close(&p->token);
+			free(p);
+			return;
+		}
+	}
+}
 
 static void
 hold(zmq_msg_t *token, struct waha_msg *body, int64_t due)
@@ -179,6 +223,7 @@ main(int argc, char **argv)
 	struct worker_config	 cf;
 	struct worker_session	*ws;
 	struct waha_msg		 body;
+	struct proto_opts	 o;
 	zmq_msg_t		 token;
 	zmq_pollitem_t		 items[2];
 	poptContext		 ctx;
@@ -186,7 +231,7 @@ main(int argc, char **argv)
 	char			*cause = NULL;
 	void			*zctx;
 	int			 delay, status, timeout, t, i, leaving = 0;
-	int			 disconnect_after;
+	int			 disconnect_after, got;
 	unsigned		 seen = 0;
 
 	ctx = cmdline_parse("test-worker", NULL, argc, (const char **)argv,
@@ -209,6 +254,11 @@ main(int argc, char **argv)
 	    WAHA_LIVENESS);
 	cf.reconnect = cf.heartbeat;
 	cf.notice = on_notice;
+	if (opt.features != NULL)
+		cf.features = proto_features_parse(opt.features,
+		    strlen(opt.features)) & ~WAHA_FEAT_OPTIONS;
+	if (opt.log != NULL && (logfp = fopen(opt.log, "a")) == NULL)
+		fatal("%s", opt.log);
 	delay = cmdline_num(ctx, "--delay", opt.delay, 0, INT_MAX, 100);
 	status = cmdline_num(ctx, "--status", opt.status, 100, 599, 500);
 	disconnect_after = cmdline_num(ctx, "--disconnect-after",
@@ -248,7 +298,13 @@ main(int argc, char **argv)
 			worker_withdraw(ws);
 			leaving = 1;
 		}
-		while (worker_recv(ws, &token, &body) == 1) {
+		while ((got = worker_recv(ws, &token, &body, &o)) != 0) {
+			if (got == WORKER_CANCEL) {
+				log_line("cancel", &token, NULL);
+				drop(&token);
+				continue;
+			}
+			log_line("request", &token, &o);
 			handle(ws, mode, &token, &body, delay, status);
 			if (disconnect_after > 0 &&
 			    ++seen >= (unsigned)disconnect_after) {

@@ -46,7 +46,7 @@ service_json(const struct pool_service *s)
 
 	if (oldest != NULL)
 		age = (util_now_us() - oldest->arrived) / 1000;
-	return (json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+	return (json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
 	    "workers", (json_int_t)s->nworkers,
 	    "capacity", (json_int_t)s->capacity,
 	    "in_flight", (json_int_t)s->inflight,
@@ -54,6 +54,7 @@ service_json(const struct pool_service *s)
 	    "oldest_queued_ms", (json_int_t)age,
 	    "requests", (json_int_t)s->stats.requests,
 	    "expired", (json_int_t)s->stats.expired,
+	    "cancelled", (json_int_t)s->stats.cancelled,
 	    "errors", statuses_json(&s->stats),
 	    "latency_ms", latency_json(&s->stats.latency)));
 }
@@ -64,10 +65,11 @@ worker_json(const struct pool_worker *w, int64_t now)
 	char	 id[2 * sizeof(w->id) + 1];
 
 	util_hex(id, w->id, w->idlen);
-	return (json_pack("{s:s%, s:s, s:I, s:I, s:I, s:I, s:b}",
+	return (json_pack("{s:s%, s:s, s:I, s:I, s:I, s:I, s:b, s:b}",
 	    "service", w->svc->name, w->svc->len,
 	    "identity", id,
 	    "capacity", (json_int_t)w->capacity,
+	    "cancel", (w->features & WAHA_FEAT_CANCEL) != 0,
 	    "in_flight", (json_int_t)w->inflight,
 	    "served", (json_int_t)w->served,
 	    "last_heartbeat_ms", (json_int_t)(now - w->last_recv),
@@ -86,10 +88,14 @@ broker_mmi_stats(struct broker_env *env)
 	char			*text;
 
 	totals = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:o, s:o}",
+	    " s:I, s:I, s:I, s:o, s:o, s:o}",
 	    "requests", (json_int_t)(p->total.requests + env->mmi_requests),
 	    "replies", (json_int_t)p->replies,
 	    "expired", (json_int_t)p->total.expired,
+	    "cancelled", (json_int_t)p->total.cancelled,
+	    "queue_full", (json_int_t)p->queue_full,
+	    "commands", (json_int_t)env->commands,
+	    "mdp_dropped", statuses_json(&env->mdp),
 	    "unroutable", (json_int_t)p->unroutable,
 	    "late_replies", (json_int_t)p->late,
 	    "bad_requests", (json_int_t)env->bad_requests,
@@ -104,13 +110,15 @@ broker_mmi_stats(struct broker_env *env)
 	workers = json_array();
 	HASH_ITER(hh, p->workers, w, wtmp)
 		json_array_append_new(workers, worker_json(w, now));
-	doc = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+	doc = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
+	    " s:o}",
 	    "version", PACKAGE_VERSION,
 	    "uptime_ms", (json_int_t)(now - env->started),
 	    "draining", env->pool->draining,
 	    "services_known", (json_int_t)p->nservices,
 	    "workers_known", (json_int_t)p->nworkers,
 	    "queued", (json_int_t)p->nqueued,
+	    "queued_bytes", (json_int_t)p->queued_bytes,
 	    "in_flight", (json_int_t)p->nrunning,
 	    "totals", totals,
 	    "services", services,

@@ -69,11 +69,11 @@ worker_json(const struct pool_worker *w, int64_t now)
 	    "service", w->svc->name, w->svc->len,
 	    "identity", id,
 	    "capacity", (json_int_t)w->capacity,
-	    "cancel", (w->features & WAHA_FEAT_CANCEL) != 0,
 	    "in_flight", (json_int_t)w->inflight,
 	    "served", (json_int_t)w->served,
 	    "last_heartbeat_ms", (json_int_t)(now - w->last_recv),
-	    "leaving", w->leaving));
+	    "leaving", w->leaving,
+	    "cancel", (w->features & WAHA_FEAT_CANCEL) != 0));
 }
 
 /* The mmi.stats document, as compact JSON text (caller frees). */
@@ -95,13 +95,13 @@ broker_mmi_stats(struct broker_env *env)
 	    "cancelled", (json_int_t)p->total.cancelled,
 	    "queue_full", (json_int_t)p->queue_full,
 	    "commands", (json_int_t)env->commands,
-	    "mdp_dropped", statuses_json(&env->mdp),
 	    "unroutable", (json_int_t)p->unroutable,
 	    "late_replies", (json_int_t)p->late,
 	    "bad_requests", (json_int_t)env->bad_requests,
 	    "bad_worker_messages", (json_int_t)p->bad_worker_msgs,
 	    "dropped", (json_int_t)p->dropped,
 	    "mmi_requests", (json_int_t)env->mmi_requests,
+	    "mdp_dropped", statuses_json(&env->mdp),
 	    "errors", statuses_json(&p->total),
 	    "latency_ms", latency_json(&p->total.latency));
 	services = json_object();

@@ -48,11 +48,11 @@ is "$(st 's["totals"]["errors"]["404"]')" 1 "totals count the 404"
 is "$(st 's["totals"]["replies"] + s["totals"]["errors"]["503"]')" 12 \
     "totals: replies + 503s = the 12 routed requests"
 is "$(st 'sorted(s["services"]["zeta"].keys())')" \
-    "['capacity', 'errors', 'expired', 'in_flight', 'latency_ms', 'oldest_queued_ms', 'queued', 'requests', 'workers']" \
+    "['cancelled', 'capacity', 'errors', 'expired', 'in_flight', 'latency_ms', 'oldest_queued_ms', 'queued', 'requests', 'workers']" \
     "per-service keys"
 ok "latency p50 <= p99" test "$(st 's["services"]["zeta"]["latency_ms"]["p50"] <= s["services"]["zeta"]["latency_ms"]["p99"]')" = True
 is "$(st 'sorted(s["workers"][0].keys())')" \
-    "['capacity', 'identity', 'in_flight', 'last_heartbeat_ms', 'leaving', 'served', 'service']" \
+    "['cancel', 'capacity', 'identity', 'in_flight', 'last_heartbeat_ms', 'leaving', 'served', 'service']" \
     "per-worker keys"
 is "$(st 'sum(w["served"] for w in s["workers"] if w["service"] == "zeta")')" 6 \
     "per-worker served"

@@ -59,7 +59,8 @@ struct poptOption cmdline_pool[] = {
 	{ "max-queue", '\0', POPT_ARG_STRING, &pool_opt.max_queue, 0,
 	  "requests queued per service, then 503 (default 1000000)", "N" },
 	{ "max-queue-bytes", '\0', POPT_ARG_STRING, &pool_opt.max_queue_bytes,
-	  0, "bytes queued in all services, then 503 (default 67108864)",
+	  0, "memory of the requests queued in all services, then 503 "
+	  "(default 268435456)",
 	  "BYTES" },
 	{ "max-msg-size", '\0', POPT_ARG_STRING, &pool_opt.max_msg_size, 0,
 	  "largest request or reply, all frames (default 16777216)",

@@ -81,14 +81,25 @@ frames_addmove(struct waha_msg *m, zmq_msg_t *src)
 	zmq_msg_move(frames_add(m), src);
 }
 
-/* Move parts [from, to) of src to the end of dst; src keeps empty parts. */
+/*
+ * Move parts [from, to) of src to the end of dst; src keeps empty parts.
+ * A dst without an array gets one of the size needed: requests waiting
+ * in a queue keep their envelope and body this way, and 100,000 of them
+ * should not each hold room for eight parts twice.
+ */
 void
 frames_moverange(struct waha_msg *dst, struct waha_msg *src, size_t from,
     size_t to)
 {
 	size_t	 i;
 
-	for (i = from; i < to && i < src->n; i++)
+	if (to > src->n)
+		to = src->n;
+	if (dst->cap == 0 && to > from) {
+		dst->cap = to - from;
+		dst->part = xreallocarray(NULL, dst->cap, sizeof(*dst->part));
+	}
+	for (i = from; i < to; i++)
 		zmq_msg_move(frames_add(dst), &src->part[i]);
 }
 

@@ -135,12 +135,17 @@ pool_find_key(struct pool *p, const void *key, size_t len)
 	return (r);
 }
 
-/* What a request counts against --max-queue-bytes. */
+/*
+ * What a request counts against --max-queue-bytes: the memory it holds
+ * while it waits, its frames' bytes and its bookkeeping (about 500 bytes
+ * for a small request), so that the bound is one on memory.
+ */
 static size_t
 req_bytes(const struct pool_req *r)
 {
-	size_t	 n = WAHA_QUEUE_OVERHEAD, i;
+	size_t	 n, i;
 
+	n = sizeof(*r) + r->keylen + (r->env.n + r->body.n) * sizeof(zmq_msg_t);
 	for (i = 0; i < r->env.n; i++)
 		n += frames_size(&r->env, i);
 	for (i = 0; i < r->body.n; i++)

@@ -37,9 +37,7 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_QUEUE_TIMEOUT	60000	/* ms, for requests without a deadline */
 #define WAHA_SERVICE_TTL	30000	/* ms */
 #define WAHA_MAX_QUEUE		1000000	/* per service */
-#define WAHA_MAX_QUEUE_BYTES	(64 * 1024 * 1024)	/* all services */
-/* What a queued request counts against --max-queue-bytes beyond its frames. */
-#define WAHA_QUEUE_OVERHEAD	256
+#define WAHA_MAX_QUEUE_BYTES	(256 * 1024 * 1024)	/* all services */
 #define WAHA_MAX_SERVICES	10000
 #define WAHA_MAX_FRAMES		256
 #define WAHA_FRAMES_LIMIT	65536	/* the most --max-frames may be */

@@ -3,7 +3,9 @@
  * W requests in flight tagged by a correlation envelope frame, send R
  * requests in all to an echo service and check that every reply matches
  * its request.  Prints the counts and the rate; exits 0 only if every
- * request got its own reply.
+ * request got its own reply.  With --mdp the clients speak MDP/Client
+ * 0.1 instead, as the zguide's asynchronous Majordomo client does: no
+ * correlation frame, the sequence number is the last body frame.
  */
 #include "config.h"
 
@@ -18,7 +20,7 @@
 
 static struct {
 	const char	*name, *clients, *requests, *window, *timeout;
-	int		 any;
+	int		 any, mdp;
 } opt;
 
 static struct poptOption options[] = {
@@ -30,6 +32,8 @@ static struct poptOption options[] = {
 	{ "timeout", 't', POPT_ARG_STRING, &opt.timeout, 0, "", "MS" },
 	{ "any", '\0', POPT_ARG_NONE, &opt.any, 0,
 	  "accept any 200 reply, not only the echo", NULL },
+	{ "mdp", '\0', POPT_ARG_NONE, &opt.mdp, 0,
+	  "speak MDP/Client 0.1, not the native protocol", NULL },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0, NULL, NULL },
 	POPT_TABLEEND
 };
@@ -53,8 +57,11 @@ send_one(void *sock, int id, unsigned seq)
 	frames_init(&m);
 	snprintf(corr, sizeof(corr), "%u", seq);
 	snprintf(payload, sizeof(payload), "client %d request %u", id, seq);
-	frames_addstr(&m, corr);
+	if (!opt.mdp)
+		frames_addstr(&m, corr);
 	frames_add(&m);
+	if (opt.mdp)
+		frames_addstr(&m, WAHA_MDPC);
 	frames_addstr(&m, opt.name);
 	frames_addstr(&m, payload);
 	frames_addstr(&m, corr);
@@ -63,23 +70,30 @@ send_one(void *sock, int id, unsigned seq)
 	frames_free(&m);
 }
 
-/* Check that a reply is "corr" "" "200" "client ID request corr" corr. */
+/*
+ * Check that a reply is "corr" "" "200" "client ID request corr" corr,
+ * or with --mdp "" "MDPC01" SERVICE "client ID request corr" corr.
+ */
 static int
 check(const struct waha_msg *m, int id, unsigned char *seen, unsigned todo)
 {
 	char		 want[64], corr[32];
 	unsigned	 seq;
 	const char	*errstr;
+	size_t		 c = opt.mdp ? 4 : 0;
 
-	if ((opt.any ? m->n < 3 : m->n != 5) ||
-	    frames_size(m, 0) >= sizeof(corr))
+	if ((opt.any && !opt.mdp ? m->n < 3 : m->n != 5) ||
+	    frames_size(m, c) >= sizeof(corr))
 		return (-1);
-	snprintf(corr, sizeof(corr), "%.*s", (int)frames_size(m, 0),
-	    (const char *)frames_data(m, 0));
+	snprintf(corr, sizeof(corr), "%.*s", (int)frames_size(m, c),
+	    (const char *)frames_data(m, c));
 	seq = strtonum(corr, 0, UINT_MAX, &errstr);
 	if (errstr != NULL || seq >= todo || seen[seq])
 		return (-1);
-	if (!frames_is(m, 2, "200"))
+	if (opt.mdp && (!frames_is(m, 1, WAHA_MDPC) ||
+	    !frames_is(m, 2, opt.name)))
+		return (-1);
+	if (!opt.mdp && !frames_is(m, 2, "200"))
 		return (1);
 	if (opt.any) {
 		seen[seq] = 1;

@@ -93,7 +93,7 @@ main(void)
 	tap_is_int(in.status, 503, "FAIL status");
 	build(&m, "ID", "", "MDPW01", "\x06", "T", "", "200", "ok", NULL);
 	tap_is_int(proto_parse(&m, &in, 255), -1, "FAIL 200 refused");
-	build(&m, "ID", "", "MDPW01", "\x09", NULL);
+	build(&m, "ID", "", "MDPW01", "\x0a", NULL);
 	tap_is_int(proto_parse(&m, &in, 255), -1, "unknown command refused");
 
 	build(&m, "", "404", "no such service", NULL);

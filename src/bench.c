@@ -283,6 +283,7 @@ run_clients(void *zctx, const struct bench_config *cf,
     struct bench_stats *sum)
 {
 	struct bench_client	**cl;
+	const struct bench_stats *st;
 	pthread_barrier_t	  barrier;
 	char			 *cause = NULL;
 	unsigned		  i;
@@ -304,7 +305,11 @@ run_clients(void *zctx, const struct bench_config *cf,
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < cf->clients; i++) {
 		bench_client_join(cl[i]);
-		bench_report_add(sum, bench_client_stats(cl[i]));
+		st = bench_client_stats(cl[i]);
+		log_debug("client %u: %llu sent, %llu verified", i,
+		    (unsigned long long)st->sent,
+		    (unsigned long long)bench_report_verified(st));
+		bench_report_add(sum, st);
 		bench_client_free(cl[i]);
 	}
 	pthread_barrier_destroy(&barrier);
@@ -316,11 +321,14 @@ static int
 report(const struct bench_config *cf, const struct bench_stats *st)
 {
 	uint64_t	 verified = bench_report_verified(st);
+	int		 rc = 0;
 
-	if (cf->json ? bench_report_json(cf, st, stdout) != 0 :
-	    (bench_report_text(cf, st, stdout), ferror(stdout)))
+	if (cf->json)
+		rc = bench_report_json(cf, st, stdout);
+	else
+		bench_report_text(cf, st, stdout);
+	if (rc != 0 || fflush(stdout) != 0 || ferror(stdout))
 		fatalx("writing the figures failed");
-	fflush(stdout);
 	if (st->gave_up)
 		log_warnx("no reply from %s for %d ms: gave up", cf->url,
 		    cf->timeout);

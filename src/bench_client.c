@@ -232,7 +232,7 @@ check_native(struct bench_client *c, int *ok)
 {
 	struct corr	 k;
 	size_t		 first;
-	int		 s, status;
+	int		 s, status, i;
 
 	if (c->in.n == 0 || frames_size(&c->in, 0) != sizeof(k))
 		return (-1);
@@ -243,8 +243,8 @@ check_native(struct bench_client *c, int *ok)
 		c->st.malformed++;
 		return (s);
 	}
-	c->st.status[util_status_index(status) == -1 ? WAHA_NSTATUS :
-	    util_status_index(status)]++;
+	i = util_status_index(status);
+	c->st.status[i == -1 ? WAHA_NSTATUS : i]++;
 	if (status != 200)
 		return (s);
 	if (c->in.n == first + 1 && payload_ok(c, first, s))

@@ -181,4 +181,5 @@ for load in "64 8 16" "4096 8 16" "64 1 1" "4096 1 1"; do
 done
 echo "spread: (fastest - slowest) / median of the $rounds runs; CPU/req: the"
 echo "server's user + system time per request; main: its main thread, others:"
-echo "the rest (ZeroMQ's I/O thread); x: against zmq_proxy."
+echo "the rest (ZeroMQ's I/O thread), each column its own median; x: against"
+echo "zmq_proxy.  A spread of more than a few percent means a busy machine."

@@ -45,7 +45,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A signal must end the script through exit, so that cleanup runs: PIPE
+# too, when its output goes to a pipe that closes (| head).
+trap 'exit 129' HUP
 trap 'exit 130' INT TERM
+trap 'exit 141' PIPE
 
 # await WHAT COMMAND...: poll until the command succeeds, 10 s at most
 await() {

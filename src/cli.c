@@ -72,25 +72,6 @@ say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int
-choose(poptContext ctx, const char *name, const char *value,
-    const char *const *words, int def)
-{
-	char	 list[64] = "";
-	int	 i;
-
-	if (value == NULL)
-		return (def);
-	for (i = 0; words[i] != NULL; i++) {
-		if (strcmp(value, words[i]) == 0)
-			return (i);
-		if (i > 0)
-			strlcat(list, ", ", sizeof(list));
-		strlcat(list, words[i], sizeof(list));
-	}
-	cmdline_usage(ctx, "%s: '%s' is not one of %s", name, value, list);
-}
-
 static void
 separator(poptContext ctx, const char *name, const char *value, char *sep)
 {
@@ -136,11 +117,14 @@ options(struct cli_env *cli, int argc, const char **argv)
 	    argc, argv, cli_options);
 	cli->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
 	cli->timeout = cmdline_ms(ctx, "--timeout", opt.timeout, WAHA_TIMEOUT);
-	cli->input = choose(ctx, "--input", opt.input, inputs, CLI_IN_ARGS);
-	cli->output = choose(ctx, "--output", opt.output, outputs,
+	cli->input = cmdline_choose(ctx, "--input", opt.input, inputs,
+	    CLI_IN_ARGS);
+	cli->output = cmdline_choose(ctx, "--output", opt.output, outputs,
 	    CLI_OUT_DELIMITED);
-	cli->decode = choose(ctx, "--decode", opt.decode, codecs, CLI_PLAIN);
-	cli->encode = choose(ctx, "--encode", opt.encode, codecs, CLI_PLAIN);
+	cli->decode = cmdline_choose(ctx, "--decode", opt.decode, codecs,
+	    CLI_PLAIN);
+	cli->encode = cmdline_choose(ctx, "--encode", opt.encode, codecs,
+	    CLI_PLAIN);
 	separator(ctx, "--in-sep", opt.in_sep, &cli->in_sep);
 	separator(ctx, "--out-sep", opt.out_sep, &cli->out_sep);
 	if (cli->name == NULL)

@@ -176,6 +176,29 @@ cmdline_num(poptContext ctx, const char *name, const char *value,
 }
 
 /*
+ * The index of value in the NULL-terminated words, or a usage error that
+ * lists them.  A NULL value gives def.
+ */
+int
+cmdline_choose(poptContext ctx, const char *name, const char *value,
+    const char *const *words, int def)
+{
+	char	 list[128] = "";
+	int	 i;
+
+	if (value == NULL)
+		return (def);
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcmp(value, words[i]) == 0)
+			return (i);
+		if (i > 0)
+			strlcat(list, ", ", sizeof(list));
+		strlcat(list, words[i], sizeof(list));
+	}
+	cmdline_usage(ctx, "%s: '%s' is not one of %s", name, value, list);
+}
+
+/*
  * Convert a timeout in milliseconds: -1 means none, otherwise 0 or more.
  */
 int

@@ -136,6 +136,8 @@ void	 cmdline_usage(poptContext, const char *, ...)
 long long cmdline_num(poptContext, const char *, const char *, long long,
 	    long long, long long);
 int	 cmdline_ms(poptContext, const char *, const char *, int);
+int	 cmdline_choose(poptContext, const char *, const char *,
+	    const char *const *, int);
 /* What the broker and the balancer share: options of their pool.c. */
 struct cmdline_limits {
 	int		 max_msg_size;	/* bytes, ZMQ_MAXMSGSIZE */

@@ -112,6 +112,7 @@ run_mdp(void *arg)
 	struct waha_msg		 body;
 	zmq_pollitem_t		 item = { NULL, 0, ZMQ_POLLIN, 0 };
 	zmq_msg_t		 token;
+	struct proto_opts	 opts;
 	int			 t;
 
 	frames_init(&body);
@@ -124,7 +125,8 @@ run_mdp(void *arg)
 		if (zmq_poll(&item, item.socket != NULL, t) == -1 &&
 		    errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
-		while (worker_recv(w->ws, &token, &body) == 1)
+		while (worker_recv(w->ws, &token, &body, &opts) ==
+		    WORKER_REQUEST)
 			worker_reply(w->ws, &token, &body);
 		worker_tick(w->ws, util_now_ms());
 	}

@@ -55,6 +55,9 @@ static struct poptOption bench_options[] = {
 	  "requests in flight per worker (default 64)", "N" },
 	{ "worker-url", '\0', POPT_ARG_STRING, &opt.worker_url, 0,
 	  "endpoint the workers connect to (default -u)", "URL" },
+	{ "deadline", '\0', POPT_ARG_NONE, &cf0.deadline, 0,
+	  "send -t to the broker as each request's deadline (WAHA01), as "
+	  "waha-cli does", NULL },
 	{ "raw", '\0', POPT_ARG_NONE, &cf0.raw, 0,
 	  "workers are plain DEALER echo servers, for zmq_proxy and the like",
 	  NULL },
@@ -77,6 +80,7 @@ check_meaning(poptContext ctx, const struct bench_config *cf)
 {
 	const char	*json = cf->json ? "" : NULL;
 	const char	*raw = cf->raw ? "" : NULL;
+	const char	*deadline = cf->deadline ? "" : NULL;
 
 	if (opt.duration != NULL && opt.requests != NULL)
 		cmdline_usage(ctx, "-d and -N cannot be given together");
@@ -104,6 +108,9 @@ check_meaning(poptContext ctx, const struct bench_config *cf)
 	}
 	if (cf->raw)
 		nomeaning(ctx, opt.capacity, "--capacity", "with --raw");
+	if (cf->proto == BENCH_MDP || cf->timeout < 0)
+		nomeaning(ctx, deadline, "--deadline",
+		    "with --protocol mdp or -t -1");
 }
 
 static poptContext

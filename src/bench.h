@@ -31,6 +31,7 @@ struct bench_config {
 	unsigned	 workers;
 	unsigned	 capacity;
 	int		 raw;		/* workers are plain echo servers */
+	int		 deadline;	/* send timeout as WAHA01 timeout= */
 	int		 json;
 };
 

@@ -49,6 +49,7 @@ struct bench_client {
 	unsigned		 nfree;
 	uint64_t		 next_seq;
 	unsigned char		*tmpl;		/* every payload, header aside */
+	char			 opts[32];	/* --deadline: the options frame */
 	struct waha_msg		 in;
 	struct waha_msg		 out;
 	struct bench_stats	 st;
@@ -72,6 +73,8 @@ bench_client_new(void *zctx, const struct bench_config *cf, unsigned id,
 
 	c = xcalloc(1, sizeof(*c));
 	c->cf = cf;
+	snprintf(c->opts, sizeof(c->opts), "timeout=%d",
+	    cf->timeout > 0 ? cf->timeout : 1);
 	c->id = id;
 	if (cf->requests > 0)
 		c->todo = cf->requests / cf->clients +
@@ -181,6 +184,10 @@ send_one(struct bench_client *c)
 	if (c->cf->proto == BENCH_NATIVE) {
 		frames_addmem(&c->out, &k, sizeof(k));
 		frames_add(&c->out);
+		if (c->cf->deadline) {
+			frames_addstr(&c->out, WAHA_EXT);
+			frames_addstr(&c->out, c->opts);
+		}
 	} else {
 		frames_add(&c->out);
 		frames_addstr(&c->out, WAHA_MDPC);

@@ -57,6 +57,10 @@ is "$(field '(j["latency_us"]["p50"] <= j["latency_us"]["max"] and
 bench --workers 1 --protocol mdp -N 1000 -s 16 --json
 is "$rc:$(field 'j["verified"], j["protocol"]')" "0:(1000, 'mdp')" \
     "MDP clients: all 1000 verified"
+bench --workers 1 -N 1000 --deadline --json
+is "$rc:$(field 'j["verified"]')" "0:1000" "--deadline: all 1000 verified"
+bench --workers 1 -N 10 --deadline --protocol mdp -s 16
+is "$rc" 1 "--deadline with MDP is a usage error"
 
 # A separate worker process (-c 0), leaving on SIGTERM.
 start_daemon workers "$WAHA_BENCH" -u "$BROKER" -n bench.sep -c 0 \

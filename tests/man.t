@@ -24,8 +24,8 @@ for page in $pages; do
 	fi
 done
 
-for prog in waha-broker waha-cli waha-proxy-balance waha-proxy-http \
-    waha-service-script; do
+for prog in waha-broker waha-cli waha-keygen waha-proxy-balance \
+    waha-proxy-http waha-service-script; do
 	bin="$WAHA_BINDIR/$prog"
 	page=$(ls "$WAHA_MANDIR/$prog".[1-8] 2>/dev/null | head -n 1)
 	[ -x "$bin" ] || continue

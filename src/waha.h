@@ -299,6 +299,30 @@ int	 curve_monitor_parse(const struct waha_msg *, struct curve_event *);
 const char *curve_fail_text(const struct curve_event *, int);
 int	 curve_ratelimit(struct curve_ratelimit *, int64_t, unsigned *);
 
+/*
+ * acl.c: the rules of --acl (DESIGN 2.9), "allow|deny call|serve PATTERN
+ * SUBJECT" a line.  acl_check says whether a peer (its Z85 key and cert
+ * name, or an HTTP user; NULL for what it lacks) may call or serve a
+ * service: deny beats allow, and what no rule allows is denied.  Cost
+ * per check: one hash lookup of the service name among the exact
+ * patterns, then the rules of that name and every wildcard pattern (each
+ * compared in one pass over the name); subjects compare by strcmp.  So
+ * keep wildcard rules few.  acl_load never logs; on SIGHUP load the new
+ * file, and only if that works free the old one.
+ */
+enum acl_action {
+	ACL_CALL,
+	ACL_SERVE
+};
+struct acl;
+struct acl *acl_load(const char *, char **);
+void	 acl_free(struct acl *);
+int	 acl_check(const struct acl *, enum acl_action, const char *, size_t,
+	    const char *, const char *, const char *);
+unsigned acl_count(const struct acl *);
+const char *acl_pattern_check(const char *, size_t);
+int	 acl_match(const char *, size_t, const char *, size_t);
+
 /* hist.c: latency histogram, quarter-octave buckets of microseconds */
 #define HIST_BUCKETS	160
 struct hist {

@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,63 +228,35 @@ parse_rule(char *s, struct acl_rule *r)
 	return (NULL);
 }
 
-static struct acl *
-parse(const char *path, char *text, char **cause)
-{
-	struct acl	*acl = xcalloc(1, sizeof(*acl));
-	struct acl_rule	*r;
-	const char	*why;
-	char		*s, *nl, *t;
-	int		 line = 0;
-
-	for (s = text; *s != '\0'; s = nl) {
-		line++;
-		if ((nl = strchr(s, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = s + strlen(s);
-		s[strcspn(s, "\r")] = '\0';
-		t = s + strspn(s, " \t");
-		if (*t == '\0' || *t == '#')
-			continue;
-		r = xcalloc(1, sizeof(*r));
-		r->line = line;
-		if ((why = parse_rule(t, r)) != NULL) {
-			xasprintf(cause, "%s:%d: %s", path, line, why);
-			rule_free(r);
-			acl_free(acl);
-			return (NULL);
-		}
-		add_rule(acl, r);
-	}
-	return (acl);
-}
-
 /* Read the rules of the file at path; errors name the file and line. */
 struct acl *
 acl_load(const char *path, char **cause)
 {
 	struct acl	*acl;
-	FILE		*f;
-	char		*text;
-	size_t		 len;
+	struct acl_rule	*r;
+	const char	*why;
+	char		*text, *s, *line, *t;
+	int		 n = 0;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
+	if ((text = util_read_text(path, ACL_MAX_SIZE, cause)) == NULL)
 		return (NULL);
+	acl = xcalloc(1, sizeof(*acl));
+	for (s = text; (line = util_line(&s)) != NULL;) {
+		n++;
+		t = line + strspn(line, " \t");
+		if (*t == '\0' || *t == '#')
+			continue;
+		r = xcalloc(1, sizeof(*r));
+		r->line = n;
+		if ((why = parse_rule(t, r)) != NULL) {
+			xasprintf(cause, "%s:%d: %s", path, n, why);
+			rule_free(r);
+			acl_free(acl);
+			acl = NULL;
+			break;
+		}
+		add_rule(acl, r);
 	}
-	text = xmalloc(ACL_MAX_SIZE + 1);
-	len = fread(text, 1, ACL_MAX_SIZE + 1, f);
-	if (ferror(f) || len > ACL_MAX_SIZE || memchr(text, '\0', len)) {
-		xasprintf(cause, "%s: %s", path, ferror(f) ? strerror(errno) :
-		    len > ACL_MAX_SIZE ? "over 4 MiB" : "not a text file");
-		fclose(f);
-		free(text);
-		return (NULL);
-	}
-	fclose(f);
-	text[len] = '\0';
-	acl = parse(path, text, cause);
 	free(text);
 	return (acl);
 }

@@ -1,7 +1,6 @@
 /*
  * CURVE keys: reading and writing certificates in czmq's zcert format,
- * the directory of authorized clients, and the socket options of the
- * two sides of a CURVE connection.
+ * and the socket options of the two sides of a CURVE connection.
  *
  * A zcert file is ZPL text (ZeroMQ RFC 4): a "metadata" section with
  * name = "value" lines and a "curve" section with public-key and, in the
@@ -16,7 +15,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -208,30 +206,6 @@ finish(struct parse *p, struct curve_cert *cert, char **cause)
 	return (0);
 }
 
-/* Read at most CERT_MAX_SIZE bytes of fd into a NUL-terminated buffer. */
-static char *
-slurp(int fd, struct parse *p, char **cause)
-{
-	char	*buf = xmalloc(CERT_MAX_SIZE + 1);
-	size_t	 len = 0;
-	ssize_t	 n;
-
-	while ((n = read(fd, buf + len, CERT_MAX_SIZE + 1 - len)) > 0)
-		len += n;
-	if (n < 0 || len > CERT_MAX_SIZE) {
-		fail(cause, p, n < 0 ? strerror(errno) : "over 64 KiB");
-		free(buf);
-		return (NULL);
-	}
-	buf[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL) {
-		fail(cause, p, "not a text file");
-		free(buf);
-		return (NULL);
-	}
-	return (buf);
-}
-
 /* Open path; a secret must be a regular file only its owner may read. */
 static int
 open_cert(struct parse *p, char **cause)
@@ -266,7 +240,8 @@ curve_cert_load(const char *path, int secret, struct curve_cert *cert,
     char **cause)
 {
 	struct parse	 p;
-	char		*buf, *s, *nl;
+	char		*buf, *s, *line;
+	size_t		 len;
 	int		 fd, rc = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -274,23 +249,18 @@ curve_cert_load(const char *path, int secret, struct curve_cert *cert,
 	p.secret = secret;
 	if ((fd = open_cert(&p, cause)) == -1)
 		return (-1);
-	buf = slurp(fd, &p, cause);
+	buf = util_read_fd(fd, path, CERT_MAX_SIZE, cause);
 	close(fd);
 	if (buf == NULL)
 		return (-1);
-	for (s = buf; rc == 0 && *s != '\0'; s = nl) {
+	len = strlen(buf);
+	for (s = buf; rc == 0 && (line = util_line(&s)) != NULL;) {
 		p.line++;
-		if ((nl = strchr(s, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = s + strlen(s);
-		if (nl - s >= 2 && nl[-2] == '\r')
-			nl[-2] = '\0';
-		rc = parse_line(&p, s, cause);
+		rc = parse_line(&p, line, cause);
 	}
 	if (rc == 0)
 		rc = finish(&p, cert, cause);
-	explicit_bzero(buf, CERT_MAX_SIZE + 1);
+	explicit_bzero(buf, len);
 	explicit_bzero(p.sec_txt, sizeof(p.sec_txt));
 	free(buf);
 	free(p.name);
@@ -402,118 +372,6 @@ curve_cert_save(const char *base, const struct curve_cert *cert,
 out:
 	free(secret);
 	return (rc);
-}
-
-static int
-skip_entry(const char *name)
-{
-	size_t	 len = strlen(name);
-
-	return (name[0] == '.' || (len >= 7 &&
-	    strcmp(name + len - 7, "_secret") == 0));
-}
-
-/*
- * Read the public certificates of the directory dir (and below), but
- * *_secret files and dot files, into a table by public key.
- */
-struct curve_clients *
-curve_clients_load(const char *dir, char **cause)
-{
-	struct curve_clients	*cl = xcalloc(1, sizeof(*cl));
-
-	if (curve_clients_add_dir(cl, dir, 0, cause) != 0) {
-		curve_clients_free(cl);
-		return (NULL);
-	}
-	return (cl);
-}
-
-/* Add the certs of dir, depth levels below the top, to cl. */
-int
-curve_clients_add_dir(struct curve_clients *cl, const char *dir, int depth,
-    char **cause)
-{
-	struct dirent		*de;
-	struct stat		 st;
-	DIR			*d;
-	char			*path;
-	int			 rc = 0;
-
-	if (depth > 8) {
-		xasprintf(cause, "%s: directories nested too deep", dir);
-		return (-1);
-	}
-	if ((d = opendir(dir)) == NULL) {
-		xasprintf(cause, "%s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (skip_entry(de->d_name))
-			continue;
-		xasprintf(&path, "%s/%s", dir, de->d_name);
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			rc = curve_clients_add_dir(cl, path, depth + 1, cause);
-		else
-			rc = curve_clients_add_file(cl, path, cause);
-		free(path);
-	}
-	closedir(d);
-	return (rc);
-}
-
-/* Add the public certificate at path to cl. */
-int
-curve_clients_add_file(struct curve_clients *cl, const char *path,
-    char **cause)
-{
-	struct curve_client	*c;
-	struct curve_cert	 cert;
-
-	if (curve_cert_load(path, 0, &cert, cause) != 0)
-		return (-1);
-	HASH_FIND_STR(cl->by_key, cert.public_txt, c);
-	if (c != NULL) {
-		xasprintf(cause, "%s: the same key as %s", path, c->file);
-		curve_cert_clear(&cert);
-		return (-1);
-	}
-	c = xcalloc(1, sizeof(*c));
-	memcpy(c->key, cert.public_txt, sizeof(c->key));
-	c->name = cert.name;
-	c->file = xstrdup(path);
-	HASH_ADD_STR(cl->by_key, key, c);
-	cl->n++;
-	return (0);
-}
-
-/* The client whose public key is z85 (40 characters), or NULL. */
-const struct curve_client *
-curve_clients_find(const struct curve_clients *cl, const char *z85)
-{
-	struct curve_client	*c;
-
-	if (cl == NULL)
-		return (NULL);
-	HASH_FIND_STR(cl->by_key, z85, c);
-	return (c);
-}
-
-/* Free a table of clients; NULL does nothing. */
-void
-curve_clients_free(struct curve_clients *cl)
-{
-	struct curve_client	*c, *tmp;
-
-	if (cl == NULL)
-		return;
-	HASH_ITER(hh, cl->by_key, c, tmp) {
-		HASH_DEL(cl->by_key, c);
-		free(c->name);
-		free(c->file);
-		free(c);
-	}
-	free(cl);
 }
 
 static int

@@ -135,34 +135,18 @@ htpasswd_line(struct htuser **users, char *s, const char *path, int line,
 static int
 htpasswd_load(const char *path, struct htuser **users, char **cause)
 {
-	FILE	*f;
-	char	*text, *s, *nl;
+	char	*text, *s, *line;
 	size_t	 len;
-	int	 line = 0, rc = 0;
+	int	 n = 0, rc = 0;
 
 	*users = NULL;
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
+	if ((text = util_read_text(path, HTPASSWD_MAX_SIZE, cause)) == NULL)
 		return (-1);
-	}
-	text = xmalloc(HTPASSWD_MAX_SIZE + 1);
-	len = fread(text, 1, HTPASSWD_MAX_SIZE + 1, f);
-	if (ferror(f) || len > HTPASSWD_MAX_SIZE) {
-		xasprintf(cause, "%s: %s", path, ferror(f) ? strerror(errno) :
-		    "over 4 MiB");
-		rc = -1;
-	}
-	fclose(f);
-	text[rc == 0 ? len : 0] = '\0';
-	for (s = text; rc == 0 && *s != '\0'; s = nl) {
-		line++;
-		if ((nl = strchr(s, '\n')) != NULL)
-			*nl++ = '\0';
-		else
-			nl = s + strlen(s);
-		s[strcspn(s, "\r")] = '\0';
-		if (*s != '\0' && *s != '#')
-			rc = htpasswd_line(users, s, path, line, cause);
+	len = strlen(text);
+	for (s = text; rc == 0 && (line = util_line(&s)) != NULL;) {
+		n++;
+		if (*line != '\0' && *line != '#')
+			rc = htpasswd_line(users, line, path, n, cause);
 	}
 	explicit_bzero(text, len);
 	free(text);

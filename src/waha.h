@@ -189,6 +189,9 @@ int	 util_status_index(int);
 int	 util_notify_ready(void);
 int	 util_write_endpoint(const char *, void *, char **);
 int	 util_write_file(const char *, const char *, char **);
+char	*util_read_fd(int, const char *, size_t, char **);
+char	*util_read_text(const char *, size_t, char **);
+char	*util_line(char **);
 void	 util_hex(char *, const void *, size_t);
 void	*util_socket(void *, int);
 int	 util_attach(void *, int, const char *, char **);
@@ -198,7 +201,7 @@ void	 util_close(void **, int);
 uint64_t util_random64(void);
 
 /*
- * curve.c, curve_zap.c: CURVE keys and certs, the authorized clients, the
+ * curve.c, curve_clients.c, curve_zap.c: CURVE keys and certs, the authorized clients, the
  * socket options of both sides, the ZAP handler, handshake failures.
  *
  * A CURVE server (the broker, the balancer's backend) does, before it

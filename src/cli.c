@@ -45,6 +45,10 @@ static struct poptOption cli_options[] = {
 	  "output field separator (default \\n)", "CHAR" },
 	{ "pretty", 'p', POPT_ARG_NONE, &cli0.pretty, 0,
 	  "indent JSON output", NULL },
+	{ "curve-server", '\0', POPT_ARG_STRING, &cli0.curve_server, 0,
+	  "use CURVE: the broker's public certificate", "FILE" },
+	{ "curve-secret", '\0', POPT_ARG_STRING, &cli0.curve_secret, 0,
+	  "use CURVE: this client's secret certificate (mode 0600)", "FILE" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
 	  "Common options:", NULL },
 	POPT_TABLEEND
@@ -105,6 +109,9 @@ check_meaning(poptContext ctx, struct cli_env *cli)
 	if (cli->input != CLI_IN_ARGS && poptPeekArg(ctx) != NULL)
 		cmdline_usage(ctx, "unexpected argument with -i %s: %s", in,
 		    poptPeekArg(ctx));
+	if ((cli->curve_server == NULL) != (cli->curve_secret == NULL))
+		cmdline_usage(ctx, "--curve-server and --curve-secret go "
+		    "together");
 }
 
 static poptContext
@@ -159,7 +166,8 @@ watch(void *ctx, void *sock)
 {
 	void	*mon;
 
-	if (zmq_socket_monitor(sock, CLI_MONITOR, CLI_EVENT_CONNECTED) != 0)
+	if (zmq_socket_monitor(sock, CLI_MONITOR, CLI_EVENT_CONNECTED |
+	    curve_monitor_events()) != 0)
 		return (NULL);
 	mon = util_socket(ctx, ZMQ_PAIR);
 	if (zmq_connect(mon, CLI_MONITOR) != 0) {
@@ -170,24 +178,53 @@ watch(void *ctx, void *sock)
 	return (mon);
 }
 
-/* Whether the monitor reports that a connection has been made. */
+/*
+ * Whether the monitor reports that a connection has been made; a failed
+ * CURVE handshake goes to *fail.
+ */
 static int
-connected(void *mon)
+connected(void *mon, struct curve_event *fail)
 {
-	struct waha_msg	 ev;
-	uint16_t	 event;
-	int		 yes = 0;
+	struct waha_msg		 m;
+	struct curve_event	 ev;
+	int			 yes = 0;
 
-	frames_init(&ev);
-	while (frames_recv(&ev, mon, ZMQ_DONTWAIT, 2) == 0) {
-		if (ev.n > 0 && frames_size(&ev, 0) >= sizeof(event)) {
-			memcpy(&event, frames_data(&ev, 0), sizeof(event));
-			if (event == CLI_EVENT_CONNECTED)
-				yes = 1;
-		}
+	frames_init(&m);
+	while (frames_recv(&m, mon, ZMQ_DONTWAIT, 2) == 0) {
+		if (curve_monitor_parse(&m, &ev) != 0)
+			continue;
+		if (ev.event == CLI_EVENT_CONNECTED)
+			yes = 1;
+		else if (ev.fail != CURVE_FAIL_NONE && fail->fail ==
+		    CURVE_FAIL_NONE)
+			*fail = ev;
 	}
-	frames_free(&ev);
+	frames_free(&m);
 	return (yes);
+}
+
+/* Make sock a CURVE client with the certs of --curve-*; 0 or -1. */
+static int
+curve(struct cli_env *cli, void *sock)
+{
+	struct curve_cert	 own, server;
+	char			*cause = NULL;
+	int			 rc = -1;
+
+	memset(&server, 0, sizeof(server));
+	if (curve_cert_load(cli->curve_secret, 1, &own, &cause) != 0)
+		goto out;
+	if (curve_cert_load(cli->curve_server, 0, &server, &cause) == 0 &&
+	    curve_client_setup(sock, &own, &server, CURVE_ONCE, &cause) == 0)
+		rc = 0;
+	curve_cert_clear(&own);
+out:
+	curve_cert_clear(&server);
+	if (rc != 0) {
+		say("%s", cause);
+		free(cause);
+	}
+	return (rc);
 }
 
 /*
@@ -200,8 +237,11 @@ recv_reply(struct cli_env *cli, void *sock, void *mon, struct waha_msg *rep,
 {
 	zmq_pollitem_t	 items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
 			    { mon, 0, ZMQ_POLLIN, 0 } };
+	struct curve_event fail;
 	int64_t		 now;
 	int		 up = mon == NULL;
+
+	memset(&fail, 0, sizeof(fail));
 
 	for (;;) {
 		now = util_now_ms();
@@ -211,8 +251,13 @@ recv_reply(struct cli_env *cli, void *sock, void *mon, struct waha_msg *rep,
 			say("zmq_poll: %s", zmq_strerror(errno));
 			return (CLI_EXIT_CONNECT);
 		}
-		if (mon != NULL && connected(mon))
+		if (mon != NULL && connected(mon, &fail))
 			up = 1;
+		/* After a failed handshake libzmq neither retries nor says more. */
+		if (fail.fail != CURVE_FAIL_NONE) {
+			say("%s: %s", cli->url, curve_fail_text(&fail, 1));
+			return (CLI_EXIT_AUTH);
+		}
 		if (frames_recv(rep, sock, ZMQ_DONTWAIT, SIZE_MAX) == 0)
 			break;
 		if (deadline != -1 && util_now_ms() >= deadline) {
@@ -280,7 +325,9 @@ call(struct cli_env *cli, struct waha_msg *req)
 	frames_init(&rep);
 	log_debug("calling %s at %s with %zu fields", cli->name, cli->url,
 	    req->n - (cli->timeout < 0 ? 2 : 4));
-	if (util_attach(sock, 0, cli->url, &cause) != 0) {
+	if (cli->curve_secret != NULL && curve(cli, sock) != 0)
+		rc = CLI_EXIT_USAGE;
+	else if (util_attach(sock, 0, cli->url, &cause) != 0) {
 		say("-u: %s", cause);
 		free(cause);
 		rc = CLI_EXIT_USAGE;

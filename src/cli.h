@@ -11,6 +11,7 @@
 #define CLI_EXIT_TIMEOUT	3
 #define CLI_EXIT_4XX		4
 #define CLI_EXIT_5XX		5
+#define CLI_EXIT_AUTH		6	/* key refused, or wrong server key */
 
 /* The monitor of the broker connection; a handshake means connected. */
 #define CLI_MONITOR		"inproc://waha-cli.monitor"
@@ -36,6 +37,8 @@ struct cli_env {
 	char		 in_sep;
 	char		 out_sep;
 	int		 pretty;
+	const char	*curve_server;	/* the broker's public cert */
+	const char	*curve_secret;	/* our own secret cert */
 };
 
 /* cli_io.c */

@@ -37,6 +37,9 @@ static struct event	*sig_ev[3];
 static struct {
 	const char	*port, *timeout, *threads, *max_body;
 	const char	*header_timeout, *body_timeout, *grace;
+	const char	*htpasswd, *acl;
+	const char	**hosts;
+	int		 open_probes;
 } opt;
 
 static struct poptOption http_options[] = {
@@ -67,6 +70,18 @@ static struct poptOption http_options[] = {
 	{ "grace", '\0', POPT_ARG_STRING, &opt.grace, 0,
 	  "on SIGTERM, wait this long for requests in flight (default 5000)",
 	  "MS" },
+	{ "htpasswd", '\0', POPT_ARG_STRING, &opt.htpasswd, 0,
+	  "ask for a user and password (HTTP Basic) found in FILE "
+	  "(yescrypt, bcrypt or sha512-crypt hashes)", "FILE" },
+	{ "acl", '\0', POPT_ARG_STRING, &opt.acl, 0,
+	  "the services each user may call (rules with user NAME or any "
+	  "subjects); the rest is 403", "FILE" },
+	{ "allow-host", '\0', POPT_ARG_ARGV, &opt.hosts, 0,
+	  "serve requests for this Host only (repeatable; localhost and IP "
+	  "addresses always), 421 for others", "NAME" },
+	{ "open-probes", '\0', POPT_ARG_NONE, &opt.open_probes, 0,
+	  "leave /metrics and /healthz open to all, without --htpasswd or "
+	  "--acl", NULL },
 	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
@@ -84,6 +99,26 @@ check_address(poptContext ctx, const char *address)
 		cmdline_usage(ctx, "--address %s: %s", address,
 		    gai_strerror(rc));
 	freeaddrinfo(ai);
+}
+
+/* The access control options; a bad file is fatal, with its line. */
+static void
+auth_options(poptContext ctx, struct http_env *env)
+{
+	char	*cause = NULL;
+
+	if (opt.open_probes && opt.htpasswd == NULL && opt.acl == NULL)
+		cmdline_usage(ctx, "--open-probes: without --htpasswd or "
+		    "--acl, /metrics and /healthz are open anyway");
+	if (opt.htpasswd == NULL && opt.acl == NULL && opt.hosts == NULL)
+		return;
+	env->auth = http_auth_new(opt.htpasswd, opt.acl, opt.hosts,
+	    opt.open_probes, &cause);
+	if (env->auth == NULL) {
+		fprintf(stderr, "waha-proxy-http: %s\n", cause);
+		poptFreeContext(ctx);
+		exit(1);
+	}
 }
 
 static void
@@ -119,6 +154,7 @@ options(struct http_env *env, int argc, const char **argv)
 	if (env->cors != NULL && (*env->cors == '\0' || *p != '\0'))
 		cmdline_usage(ctx, "--cors: an origin is visible ASCII, "
 		    "without spaces");
+	auth_options(ctx, env);
 	poptFreeContext(ctx);
 }
 
@@ -202,6 +238,27 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* SIGHUP: read the password file and the rules again, or keep them. */
+static void
+reload(struct http_env *env)
+{
+	char	*cause = NULL;
+
+	switch (http_auth_reload(env->auth, &cause)) {
+	case 1:
+		log_info("http: SIGHUP ignored, there is nothing to reload");
+		break;
+	case 0:
+		log_info("http: SIGHUP: passwords and rules reloaded");
+		break;
+	default:
+		log_warnx("http: SIGHUP: %s; keeping the old passwords and "
+		    "rules", cause);
+		free(cause);
+		break;
+	}
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -209,7 +266,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	int		 i;
 
 	if (sig == SIGHUP) {
-		log_info("http: SIGHUP ignored, there is nothing to reload");
+		reload(env);
 		return;
 	}
 	if (env->signals++ == 0)
@@ -328,6 +385,8 @@ loop_close(struct http_loop *loop)
 	close(loop->wake[0]);
 	close(loop->wake[1]);
 	event_base_free(loop->base);
+	http_auth_cache_free(loop->auth_cache);
+	free(loop->auth_cache);
 	frames_free(&loop->in);
 	frames_free(&loop->out);
 	pthread_mutex_destroy(&loop->lock);
@@ -433,6 +492,7 @@ int
 main(int argc, char **argv)
 {
 	struct http_env	*env = &env0;
+	char		 access[64] = "";
 	int		 i;
 
 	options(env, argc, (const char **)argv);
@@ -444,9 +504,11 @@ main(int argc, char **argv)
 		loop_open(env, &env->loops[i], i);
 	signals_open(env);
 	listen_open(env);
-	log_info("http: %s listening on %s, broker %s, %d thread%s",
+	if (env->auth != NULL)
+		http_auth_describe(env->auth, access, sizeof(access));
+	log_info("http: %s listening on %s, broker %s, %d thread%s%s",
 	    PACKAGE_VERSION, env->bound, env->url, env->threads,
-	    env->threads > 1 ? "s" : "");
+	    env->threads > 1 ? "s" : "", access);
 	if (util_notify_ready() != 0)
 		log_warn("http: NOTIFY_SOCKET");
 
@@ -457,6 +519,7 @@ main(int argc, char **argv)
 	for (i = 0; i < env->threads; i++)
 		loop_close(&env->loops[i]);
 	free(env->loops);
+	http_auth_free(env->auth);
 	zmq_ctx_term(env->zctx);
 	log_info("http: stopped");
 	return (0);

@@ -28,6 +28,8 @@ struct evbuffer_cb_entry;
 #define HTTP_PROBE_TIMEOUT	5000	/* ms, /healthz and friends with -t -1 */
 #define HTTP_REPLY_FRAMES	(65536 + 3)
 #define HTTP_WATCH_BUF		65536	/* bytes read while a request runs */
+#define HTTP_AUTH_TTL		300000	/* ms a checked password is cached */
+#define HTTP_AUTH_CACHE_MAX	4096	/* cached credentials a loop */
 #define HTTP_CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
 
 /* What a request asks of the broker. */
@@ -55,7 +57,7 @@ enum http_conn_state {
 };
 
 /* HTTP codes counted one by one in the metrics; the last is "other". */
-#define HTTP_NCODES	11
+#define HTTP_NCODES	14
 extern const int http_codes[HTTP_NCODES];
 
 /* Upper bounds (s) of the latency histogram's buckets, +Inf last. */
@@ -96,6 +98,7 @@ struct http_env {
 	int		 header_timeout;	/* ms, -1 none */
 	int		 body_timeout;		/* ms, -1 none */
 	int		 grace;		/* ms */
+	struct http_auth *auth;		/* NULL: no access control */
 	void		*zctx;
 	struct http_loop *loops;
 	char		 bound[128];	/* address:port actually bound */
@@ -122,6 +125,7 @@ struct http_loop {
 	uint64_t	 next_corr;
 	struct http_req	*pending;	/* hash by correlation id */
 	struct http_conn *conns;	/* hash by evhttp connection */
+	struct http_auth_cache *auth_cache;	/* this loop's, lazily */
 	const struct timeval *default_tv;	/* common timeout */
 	pthread_mutex_t	 lock;		/* of stats */
 	struct http_stats stats;
@@ -158,6 +162,17 @@ struct http_req {
 
 /* http.c */
 void	 http_loop_check(struct http_loop *);
+
+/* http_auth.c */
+struct http_auth *http_auth_new(const char *, const char *, const char **,
+	    int, char **);
+void	 http_auth_free(struct http_auth *);
+int	 http_auth_reload(struct http_auth *, char **);
+void	 http_auth_describe(const struct http_auth *, char *, size_t);
+void	 http_auth_cache_free(struct http_auth_cache *);
+int	 http_auth_host(struct http_req *);
+int	 http_auth_check(struct http_req *, const char *, size_t, int);
+int	 http_auth_credentials(const struct http_auth *);
 
 /* http_conn.c */
 struct bufferevent *http_conn_new(struct event_base *, void *);

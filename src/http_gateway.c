@@ -96,6 +96,10 @@ http_gateway_send(struct http_req *r, int code, struct evbuffer *body,
 		    loop->env->cors);
 		if (strcmp(loop->env->cors, "*") != 0)
 			evhttp_add_header(h, "Vary", "Origin");
+		if (strcmp(loop->env->cors, "*") != 0 &&
+		    http_auth_credentials(loop->env->auth))
+			evhttp_add_header(h, "Access-Control-Allow-Credentials",
+			    "true");
 	}
 	if (loop->draining)
 		evhttp_add_header(h, "Connection", "close");
@@ -303,6 +307,7 @@ http_gateway_reply(struct http_req *r, int status, struct waha_msg *m,
 	}
 	switch (status) {
 	case 400:
+	case 403:
 	case 404:
 	case 500:
 	case 501:
@@ -406,6 +411,20 @@ reserved(struct http_req *r, const char *name, size_t len)
 	return (1);
 }
 
+/*
+ * Whether the user of r may call service name: /metrics is mmi.stats to
+ * the rules, /healthz mmi.services.  If not, r has been answered.
+ */
+static int
+allowed(struct http_req *r, const char *name, size_t len)
+{
+	if (len == 7 && memcmp(name, "metrics", 7) == 0)
+		return (http_auth_check(r, "mmi.stats", 9, 1));
+	if (len == 7 && memcmp(name, "healthz", 7) == 0)
+		return (http_auth_check(r, "mmi.services", 12, 1));
+	return (http_auth_check(r, name, len, 0));
+}
+
 static void
 options(struct http_req *r)
 {
@@ -415,7 +434,8 @@ options(struct http_req *r)
 	if (r->loop->env->cors != NULL) {
 		evhttp_add_header(h, "Access-Control-Allow-Methods", ALLOW);
 		evhttp_add_header(h, "Access-Control-Allow-Headers",
-		    "Content-Type");
+		    http_auth_credentials(r->loop->env->auth) ?
+		    "Authorization, Content-Type" : "Content-Type");
 		evhttp_add_header(h, "Access-Control-Max-Age", "600");
 	}
 	http_gateway_send(r, 204, NULL, NULL);
@@ -436,6 +456,9 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 	char			*name, *args = NULL, *cause = NULL;
 	size_t			 len, alen = 0;
 
+	if (http_auth_host(r) != 0)
+		return;
+	/* A preflight carries no credentials: it needs none. */
 	if (m == EVHTTP_REQ_OPTIONS) {
 		options(r);
 		return;
@@ -450,7 +473,7 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 		    "malformed percent-encoding in the path");
 		return;
 	}
-	if (reserved(r, name, len)) {
+	if (allowed(r, name, len) != 0 || reserved(r, name, len)) {
 		free(name);
 		return;
 	}

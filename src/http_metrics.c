@@ -21,7 +21,7 @@
 #define LABELS_MAX	2048
 
 const int http_codes[HTTP_NCODES] = {
-	200, 204, 400, 404, 405, 500, 501, 502, 503, 504, 0
+	200, 204, 400, 401, 403, 404, 405, 421, 500, 501, 502, 503, 504, 0
 };
 
 const double http_buckets[HTTP_NBUCKETS - 1] = {

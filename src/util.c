@@ -211,6 +211,74 @@ util_router(void *ctx, const char *url, int max_msg_size, char *bound,
 	return (sock);
 }
 
+/*
+ * Read all of fd, a text file of at most max bytes, into a NUL-ended
+ * buffer.  A NUL byte inside, or more than max bytes, is an error; the
+ * cause names path.
+ */
+char *
+util_read_fd(int fd, const char *path, size_t max, char **cause)
+{
+	char	*buf = xmalloc(max + 1);
+	size_t	 len = 0;
+	ssize_t	 n;
+
+	while (len <= max && (n = read(fd, buf + len, max + 1 - len)) > 0)
+		len += n;
+	if (len <= max && n < 0)
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+	else if (len > max)
+		xasprintf(cause, "%s: over %zu bytes", path, max);
+	else if (memchr(buf, '\0', len) != NULL)
+		xasprintf(cause, "%s: not a text file", path);
+	else {
+		buf[len] = '\0';
+		return (buf);
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return (NULL);
+}
+
+/* util_read_fd of the file at path. */
+char *
+util_read_text(const char *path, size_t max, char **cause)
+{
+	char	*text;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	text = util_read_fd(fd, path, max, cause);
+	close(fd);
+	return (text);
+}
+
+/*
+ * The next line of the text at *sp, without its LF or CRLF, and move
+ * *sp past it; NULL at the end.  The text is changed in place.
+ */
+char *
+util_line(char **sp)
+{
+	char	*s = *sp, *nl;
+	size_t	 len;
+
+	if (*s == '\0')
+		return (NULL);
+	if ((nl = strchr(s, '\n')) != NULL) {
+		*nl = '\0';
+		*sp = nl + 1;
+	} else
+		*sp = s + strlen(s);
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '\r')
+		s[len - 1] = '\0';
+	return (s);
+}
+
 /* The earlier of two deadlines, where 0 means none. */
 int64_t
 util_earliest(int64_t a, int64_t b)

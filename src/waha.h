@@ -228,6 +228,9 @@ int	 util_status_index(int);
 int	 util_notify_ready(void);
 int	 util_write_endpoint(const char *, void *, char **);
 int	 util_write_file(const char *, const char *, char **);
+char	*util_read_fd(int, const char *, size_t, char **);
+char	*util_read_text(const char *, size_t, char **);
+char	*util_line(char **);
 void	 util_hex(char *, const void *, size_t);
 void	*util_socket(void *, int);
 int	 util_attach(void *, int, const char *, char **);
@@ -235,6 +238,132 @@ void	*util_router(void *, const char *, int, char *, size_t, char **);
 int64_t	 util_earliest(int64_t, int64_t);
 void	 util_close(void **, int);
 uint64_t util_random64(void);
+
+/*
+ * curve.c, curve_clients.c, curve_zap.c: CURVE keys and certs, the authorized clients, the
+ * socket options of both sides, the ZAP handler, handshake failures.
+ *
+ * A CURVE server (the broker, the balancer's backend) does, before it
+ * binds: curve_cert_load(secret file, 1), curve_clients_load(--clients),
+ * curve_zap_new(zctx), curve_zap_set_clients, curve_server_setup(sock).
+ * Its loop polls curve_zap_socket() and calls curve_zap_process() until
+ * it returns 0; each message's sender is curve_msg_identity() of frame 1
+ * or later (never frame 0 of a ROUTER).  On SIGHUP: load the new table,
+ * curve_zap_set_clients(new), then curve_clients_free(old); sessions
+ * already open keep their User-Id, so revocation is the ACL's job at
+ * each message (acl_check with that key finds no rule).  A client does
+ * curve_client_setup(sock, own secret, server public, flags) before it
+ * connects and watches a monitor (curve_monitor_events,
+ * curve_monitor_parse, curve_fail_text) to report a refusal.
+ */
+#define CURVE_KEY_LEN		32	/* bytes */
+#define CURVE_Z85_LEN		40	/* characters */
+#define WAHA_ZAP_DOMAIN		"waha"
+#define CURVE_HANDSHAKE_IVL	5000	/* ms a client handshake may take */
+#define CURVE_RECONNECT_MAX	30000	/* ms, longest reconnect backoff */
+#define CURVE_LOG_WINDOW	10000	/* ms */
+#define CURVE_LOG_BURST		10	/* handshake failures logged a window */
+#define CURVE_ONCE		0x01	/* a failed handshake is not retried */
+
+struct curve_cert {
+	char		 public_txt[CURVE_Z85_LEN + 1];
+	char		 secret_txt[CURVE_Z85_LEN + 1];	/* "" if public */
+	uint8_t		 public_key[CURVE_KEY_LEN];
+	uint8_t		 secret_key[CURVE_KEY_LEN];
+	int		 has_secret;
+	char		*name;		/* metadata name, or NULL */
+};
+
+struct curve_client {
+	char		 key[CURVE_Z85_LEN + 1];	/* Z85 public key */
+	char		*name;		/* metadata name, or NULL */
+	char		*file;
+	UT_hash_handle	 hh;
+};
+struct curve_clients {
+	struct curve_client *by_key;
+	unsigned	 n;
+};
+
+struct curve_zap;
+struct curve_zap_event {
+	int		 status;	/* 200, 400, 500 */
+	char		 key[CURVE_Z85_LEN + 1];	/* "" if none */
+	const char	*name;		/* the client's, while the table lives */
+	char		 address[64];	/* the peer's IP address */
+};
+
+enum curve_fail {
+	CURVE_FAIL_NONE,	/* not a failure (e.g. HANDSHAKE_SUCCEEDED) */
+	CURVE_FAIL_AUTH,	/* the ZAP handler said no */
+	CURVE_FAIL_NO_DETAIL,	/* undecryptable: wrong server key, garbage */
+	CURVE_FAIL_PROTOCOL	/* e.g. one side without CURVE */
+};
+struct curve_event {
+	int		 event;		/* ZMQ_EVENT_* */
+	uint32_t	 value;
+	enum curve_fail	 fail;
+	char		 address[128];	/* the endpoint or peer */
+};
+struct curve_ratelimit {
+	int64_t		 start;		/* ms */
+	unsigned	 n;
+	unsigned	 suppressed;
+};
+
+int	 curve_cert_load(const char *, int, struct curve_cert *, char **);
+void	 curve_cert_clear(struct curve_cert *);
+int	 curve_cert_generate(struct curve_cert *, const char *, char **);
+int	 curve_cert_save(const char *, const struct curve_cert *, char **);
+const char *curve_name_check(const char *);
+struct curve_clients *curve_clients_load(const char *, char **);
+int	 curve_clients_add_dir(struct curve_clients *, const char *, int,
+	    char **);
+int	 curve_clients_add_file(struct curve_clients *, const char *,
+	    char **);
+const struct curve_client *curve_clients_find(const struct curve_clients *,
+	    const char *);
+void	 curve_clients_free(struct curve_clients *);
+int	 curve_server_setup(void *, const struct curve_cert *, char **);
+int	 curve_client_setup(void *, const struct curve_cert *,
+	    const struct curve_cert *, int, char **);
+struct curve_zap *curve_zap_new(void *, char **);
+void	 curve_zap_free(struct curve_zap *);
+void	*curve_zap_socket(struct curve_zap *);
+void	 curve_zap_set_clients(struct curve_zap *,
+	    const struct curve_clients *);
+int	 curve_zap_process(struct curve_zap *, struct curve_zap_event *);
+void	 curve_zap_counts(const struct curve_zap *, uint64_t *, uint64_t *);
+int	 curve_msg_identity(zmq_msg_t *, char [CURVE_Z85_LEN + 1],
+	    const char **);
+int	 curve_monitor_events(void);
+int	 curve_monitor_parse(const struct waha_msg *, struct curve_event *);
+const char *curve_fail_text(const struct curve_event *, int);
+int	 curve_ratelimit(struct curve_ratelimit *, int64_t, unsigned *);
+
+/*
+ * acl.c: the rules of --acl (DESIGN 2.9), "allow|deny call|serve PATTERN
+ * SUBJECT" a line.  acl_check says whether a peer (its Z85 key and cert
+ * name, or an HTTP user; NULL for what it lacks) may call or serve a
+ * service: deny beats allow, and what no rule allows is denied.  Cost
+ * per check: one hash lookup of the service name among the exact
+ * patterns, then the rules of that name and every wildcard pattern (each
+ * compared in one pass over the name); subjects compare by strcmp.  So
+ * keep wildcard rules few.  acl_load never logs; on SIGHUP load the new
+ * file, and only if that works free the old one.
+ */
+enum acl_action {
+	ACL_CALL,
+	ACL_SERVE
+};
+struct acl;
+struct acl *acl_load(const char *, char **);
+void	 acl_free(struct acl *);
+int	 acl_check(const struct acl *, enum acl_action, const char *, size_t,
+	    const char *, const char *, const char *);
+unsigned acl_count(const struct acl *);
+const char *acl_pattern_check(const char *, size_t);
+int	 acl_match(const char *, size_t, const char *, size_t);
 
 /* hist.c: latency histogram, quarter-octave buckets of microseconds */
 #define HIST_BUCKETS	160

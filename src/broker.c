@@ -103,9 +103,9 @@ broker_reply(struct broker_env *env, struct waha_msg *m, size_t envlen,
  * An MDP request ends without a reply (RFC 7 has no error reply): count
  * it, by status, and say so in the log, at most once a second.
  */
-static void
-mdp_dropped(struct broker_env *env, int len, const char *name, int status,
-    const char *reason)
+void
+broker_mdp_dropped(struct broker_env *env, int len, const char *name,
+    int status, const char *reason)
 {
 	int64_t	 now = util_now_ms();
 	int	 i = util_status_index(status);
@@ -139,7 +139,7 @@ on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
 	if (status == 0)
 		return;		/* cancelled: its client wants nothing */
 	if (r->kind == BROKER_MDP && status != 200) {
-		mdp_dropped(env, len, name, status, reason);
+		broker_mdp_dropped(env, len, name, status, reason);
 		return;
 	}
 	broker_reply(env, &r->env, r->env.n, r->kind, status,

@@ -34,6 +34,8 @@ struct broker_env {
 void	 broker_send(struct broker_env *, struct waha_msg *);
 void	 broker_reply(struct broker_env *, struct waha_msg *, size_t, int,
 	    int, const char *);
+void	 broker_mdp_dropped(struct broker_env *, int, const char *, int,
+	    const char *);
 
 /* broker_mmi.c */
 void	 broker_mmi(struct broker_env *, struct waha_msg *,

@@ -176,8 +176,11 @@ broker_mmi(struct broker_env *env, struct waha_msg *m,
 	snprintf(name, sizeof(name), "%.*s", (int)in->service_len,
 	    in->service);
 	if (env->pool->draining) {
-		if (kind == BROKER_MDP)
+		if (kind == BROKER_MDP) {
+			broker_mdp_dropped(env, (int)in->service_len,
+			    in->service, 503, "shutting down");
 			return;
+		}
 		broker_reply(env, m, in->env, kind, 503, name);
 		frames_addstr(&env->out, "shutting down");
 	} else if (strcmp(name, "mmi.service") == 0) {

@@ -271,7 +271,8 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 		p->late++;
 		return;
 	}
-	w->served++;
+	if (in->command != WAHA_PARTIAL)
+		w->served++;
 	if (in->command == WAHA_PARTIAL) {
 		/* No request is sent with stream=1 yet (DESIGN.md 2.8). */
 		if (w->features & WAHA_FEAT_CANCEL) {

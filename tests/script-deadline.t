@@ -48,22 +48,32 @@ late() {
 	stat 's["totals"]["late_replies"]'
 }
 
+# gave_up OUTPUT: waha-cli's own timeout (3), or the broker's 504 (5)
+gave_up='^(3:waha-cli: no reply from .* within [0-9]+ ms|5:waha-cli: 504 .*)$'
+
+# never_started SERVICE PREFIX WHERE: a request queued behind a slow one
+# (PREFIXslow) past its 300 ms deadline (PREFIXnever) is never started.
+never_started() {
+	cli -t 20000 -n "$1" "$2slow" 3 >"$SCRATCH/$2slow.out" 2>&1 &
+	_slow=$!
+	wait_for "$2slow to start" test -s "$SCRATCH/$2slow.child"
+	out=$(cli -t 300 -n "$1" "$2never" 0 2>&1)
+	like "$?:$out" "$gave_up" \
+	    "$3: -t 300 behind a slow request: 504 or its own timeout"
+	wait $_slow
+	is "$(cat "$SCRATCH/$2slow.out")" "done $2slow" \
+	    "$3: the slow request completes"
+	is "$(cli -n "$1" "$2after" 0)" "done $2after" \
+	    "$3: the next request is served"
+	ok "$3: the request whose client gave up never started" \
+	    test ! -e "$SCRATCH/$2never.pid"
+}
+
 start_broker broker --heartbeat 200 || exit 1
 start_script s1 svc -c 1 -s "$SCRATCH/run.sh" -- "$SCRATCH" || exit 1
 
-# 1. waha-cli: a request queued behind a slow one past its 300 ms
-# deadline is never started.
-cli -t 20000 -n svc slow 3 >"$SCRATCH/slow.out" 2>&1 &
-slow=$!
-wait_for "slow to start" test -s "$SCRATCH/slow.child"
-out=$(cli -t 300 -n svc never 0 2>&1)
-like "$?:$out" '^(3:waha-cli: no reply from .* within [0-9]+ ms|5:waha-cli: 504 its deadline of 300 ms passed in the queue)$' \
-    "waha-cli -t 300 behind a slow request: 504 or its own timeout"
-wait $slow
-is "$(cat "$SCRATCH/slow.out")" "done slow" "the slow request completes"
-is "$(cli -n svc after 0)" "done after" "the next request is served"
-ok "the request whose client gave up never started" \
-    test ! -e "$SCRATCH/never.pid"
+# 1. waha-cli: a request whose deadline passes in the queue.
+never_started svc "" waha-cli
 
 # 2. waha-cli: a program still running at the deadline is killed, with
 # its child, and its run sends nothing more (no late reply).
@@ -127,20 +137,10 @@ start_daemon bs "$WAHA_SCRIPT" -u "$BACKEND" -n bsvc --heartbeat 200 -c 1 \
     -s "$SCRATCH/run.sh" -- "$SCRATCH"
 wait_for "the balancer to register" served bsvc || exit 1
 out=$(cli -t 500 -n bsvc b1 100 2>&1)
-like "$?:$out" '^(3:waha-cli: no reply from .* within [0-9]+ ms|5:waha-cli: 504 .*)$' \
+like "$?:$out" "$gave_up" \
     "balancer: -t 500 on a long run: 504 or timeout"
 ok "balancer: the program and its child are killed" killed b1
-cli -t 20000 -n bsvc bslow 3 >"$SCRATCH/bslow.out" 2>&1 &
-slow=$!
-wait_for "bslow to start" test -s "$SCRATCH/bslow.child"
-out=$(cli -t 300 -n bsvc bnever 0 2>&1)
-like "$?:$out" '^(3:waha-cli: no reply from .* within [0-9]+ ms|5:waha-cli: 504 .*)$' \
-    "balancer: -t 300 behind a slow request: 504 or timeout"
-wait $slow
-is "$(cat "$SCRATCH/bslow.out")" "done bslow" "balancer: the slow one completes"
-is "$(cli -n bsvc bafter 0)" "done bafter" "balancer: the next is served"
-ok "balancer: the request whose client gave up never started" \
-    test ! -e "$SCRATCH/bnever.pid"
+never_started bsvc b balancer
 ok "balancer: its backend worker took CANCEL" \
     log_has bal 'ready for bsvc, capacity 1, takes CANCEL'
 is "$(stat 's["workers"][[w["service"] for w in s["workers"]].index("bsvc")]["cancel"]')" \

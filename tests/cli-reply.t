@@ -6,7 +6,7 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 19
+plan 20
 
 # The fake broker: a ROUTER on a port of its own, written to the file
 # argv[1].  As "mirror" it answers each "" SERVICE FIELD* with FIELD* as
@@ -92,6 +92,10 @@ is "$rc/$out" "0/" "200 with no field: exit 0, nothing printed"
 reply '' "$(hex 200)" ''
 is "$(cat "$SCRATCH/out" | hexof)" 0a "200 with one empty field: a newline"
 is "$(cat "$SCRATCH/mirror.count")" 16 "the mirror saw each request once"
+# No frame asked for: the mirror sends nothing back.
+cli -n mirror -t 300 >"$SCRATCH/out" 2>"$SCRATCH/err"
+is "$?:$(cat "$SCRATCH/err")" "3:waha-cli: no reply from $BROKER within 300 ms" \
+    "no reply within -t: exit 3, and says so"
 
 # A reply sent just before the peer closes the connection still arrives
 # (as when a broker answers 503 on its way out).

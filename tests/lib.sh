@@ -46,6 +46,12 @@ ok() {
 	fi
 }
 
+# skip DESC REASON: a test that cannot run here, as a TAP SKIP
+skip() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1 # SKIP $2"
+}
+
 # is GOT WANT DESC
 is() {
 	_tap_n=$((_tap_n + 1))

@@ -35,12 +35,8 @@ diag "round 3: $(round 3)"
 wait_for "rounds 2 and 3 to settle" settled
 rss2=$(rss_kb "$gpid")
 diag "gateway resident memory after 1 round: $rss1 kB, after 3: $rss2 kB"
-if [ -n "${WAHA_SANITIZER:-}" ]; then
-	skip "memory bound" "the sanitizers' allocator keeps freed memory"
-else
-	ok "memory did not grow with 2 more rounds (grew $((rss2 - rss1)) kB)" \
-	    test $((rss2 - rss1)) -lt 4096
-fi
+ok_memory "memory did not grow with 2 more rounds (grew $((rss2 - rss1)) kB)" \
+    test $((rss2 - rss1)) -lt 4096
 ok "the gateway is alive" alive gateway
 hreq '/echo?args=["after-3"]'
 is "$code $body" '200 ["after-3"]' "and serves"

@@ -142,7 +142,11 @@ struct http_conn {
 	enum http_conn_state state;
 	int		 newlines;	/* header end scanner */
 	int		 started;	/* bytes of a request seen */
+	int		 eof;		/* the client has half-closed */
 	struct http_req	*cur;		/* the request in flight */
+	/* evhttp's write callback while the gateway has the events */
+	void		(*wcb)(struct bufferevent *, void *);
+	void		*wcb_arg;
 	UT_hash_handle	 hh;
 };
 
@@ -180,6 +184,7 @@ struct http_conn *http_conn_find(struct http_loop *,
 	    struct evhttp_connection *);
 void	 http_conn_busy(struct http_conn *, struct http_req *);
 void	 http_conn_reply(struct http_conn *);
+void	 http_conn_sent(struct http_conn *);
 void	 http_conn_complete(struct evhttp_request *, void *);
 void	 http_conn_drain(struct http_loop *);
 

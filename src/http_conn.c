@@ -14,9 +14,20 @@
  * evhttp stops reading a connection once it has handed a request over,
  * so a client that goes away would only be noticed when its reply is
  * written.  While a request is in flight the gateway reads again, with
- * no read callback (as evhttp does while writing), so that an end of
- * file closes the connection and drops the request; what a client sends
+ * no read callback (as evhttp does while writing), so that a reset
+ * closes the connection and drops the request; what a client sends
  * meanwhile stays buffered, up to HTTP_WATCH_BUF bytes.
+ *
+ * An end of file is not a reset: a client may half-close (shutdown
+ * SHUT_WR) once its request is sent and still read the reply, and
+ * evhttp, which takes any end of file while a request is in flight or
+ * its reply being written as the client gone, would drop it.  So until
+ * the reply is written the gateway takes the connection's events
+ * itself: an end of file only stops reading, anything else closes.
+ * When the reply is written evhttp reads again and meets the end of
+ * file once more; requests pipelined before it come first, because a
+ * read high-water mark of one byte keeps the socket unread while
+ * anything is buffered.
  */
 #include "config.h"
 
@@ -209,20 +220,62 @@ http_conn_find(struct http_loop *loop, struct evhttp_connection *evcon)
 	return (c);
 }
 
+/*
+ * The bufferevent's events while a request is in flight or its reply
+ * being written: a half-close stops reading; a reset, an error or a
+ * write timeout closes the connection (which drops a request in flight).
+ */
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (what == (BEV_EVENT_READING | BEV_EVENT_EOF)) {
+		c->eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		log_debug("http: client half-closed, reply still to be %s",
+		    c->state == CONN_BUSY ? "made" : "written");
+		return;
+	}
+	/* This frees c through on_close. */
+	evhttp_connection_free(c->evcon);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	c->wcb(bev, c->wcb_arg);
+}
+
+/* Take the events of c's bufferevent; evhttp keeps its write callback. */
+static void
+take_events(struct http_conn *c)
+{
+	bufferevent_data_cb	 wcb;
+	void			*arg;
+
+	bufferevent_getcb(c->bev, NULL, &wcb, NULL, &arg);
+	if (wcb == on_write)
+		return;
+	c->wcb = wcb;
+	c->wcb_arg = arg;
+	bufferevent_setcb(c->bev, NULL, c->wcb != NULL ? on_write : NULL,
+	    on_event, c);
+}
+
 /* A request of c has been handed over: watch for the client leaving. */
 void
 http_conn_busy(struct http_conn *c, struct http_req *r)
 {
-	bufferevent_event_cb	 ecb;
-	bufferevent_data_cb	 wcb;
-	void			*arg;
-
 	c->state = CONN_BUSY;
 	c->cur = r;
 	evtimer_del(c->deadline);
 	HTTP_STAT(c->loop, c->loop->stats.active++);
-	bufferevent_getcb(c->bev, NULL, &wcb, &ecb, &arg);
-	bufferevent_setcb(c->bev, NULL, wcb, ecb, arg);
+	take_events(c);
+	if (c->eof)
+		return;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_WATCH_BUF);
 	bufferevent_enable(c->bev, EV_READ);
 }
@@ -240,6 +293,16 @@ http_conn_reply(struct http_conn *c)
 	 */
 }
 
+/*
+ * evhttp has queued the reply of c's request and taken the connection's
+ * events back: take them again until it is written.
+ */
+void
+http_conn_sent(struct http_conn *c)
+{
+	take_events(c);
+}
+
 /* evhttp's on-complete callback: the reply is written. */
 void
 http_conn_complete(struct evhttp_request *ev, void *arg)
@@ -248,8 +311,11 @@ http_conn_complete(struct evhttp_request *ev, void *arg)
 	struct http_loop	*loop = c->loop;
 
 	HTTP_STAT(loop, loop->stats.active--);
-	/* evhttp needs a whole body in the buffer: no limit while it reads. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	/*
+	 * evhttp needs a whole body in the buffer: no limit while it
+	 * reads, unless nothing more can come (see the top of the file).
+	 */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->eof ? 1 : 0);
 	wait_request(c);
 	http_loop_check(loop);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -84,6 +85,7 @@ http_gateway_send(struct http_req *r, int code, struct evbuffer *body,
     const char *ctype)
 {
 	struct http_loop	*loop = r->loop;
+	struct http_conn	*conn = r->conn;
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(r->ev);
 	int64_t			 us = util_now_us() - r->start;
 
@@ -107,9 +109,11 @@ http_gateway_send(struct http_req *r, int code, struct evbuffer *body,
 	http_metrics_count(loop, code, us);
 	if (log_verbose() > 0)
 		log_request(r, code, us);
-	if (r->conn != NULL)
-		http_conn_reply(r->conn);
+	if (conn != NULL)
+		http_conn_reply(conn);
 	evhttp_send_reply(r->ev, code, NULL, body);
+	if (conn != NULL)
+		http_conn_sent(conn);
 	free(r);
 }
 
@@ -442,6 +446,44 @@ options(struct http_req *r)
 }
 
 /*
+ * Whether the length of r's body is unambiguous (RFC 9112 section 6.3):
+ * 0, or the HTTP code that refuses it.  evhttp frames a body by the
+ * first Content-Length and ignores a transfer coding other than chunked,
+ * so behind a proxy that reads another header the rest of the body
+ * would pass for a request.  Equal Content-Lengths are refused too, as
+ * nginx does: no honest client repeats one.
+ */
+static int
+framing(struct http_req *r, const char **why)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(r->ev);
+	struct evkeyval		*kv;
+	const char		*te = NULL;
+	int			 ncl = 0, nte = 0;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "Content-Length") == 0)
+			ncl++;
+		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+			nte++;
+			te = kv->value;
+		}
+	}
+	*why = NULL;
+	if (ncl > 1)
+		*why = "more than one Content-Length";
+	else if (ncl > 0 && nte > 0)
+		*why = "both Content-Length and Transfer-Encoding";
+	else if (nte > 1)
+		*why = "more than one Transfer-Encoding";
+	else if (te != NULL && strcasecmp(te, "chunked") != 0) {
+		*why = "no transfer coding but chunked is implemented";
+		return (501);
+	}
+	return (*why != NULL ? 400 : 0);
+}
+
+/*
  * The evhttp callback of every request: check it, then send it to the
  * broker; the reply comes back through http_gateway_reply.
  */
@@ -455,7 +497,15 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 	const char		*text, *why;
 	char			*name, *args = NULL, *cause = NULL;
 	size_t			 len, alen = 0;
+	int			 code;
 
+	if ((code = framing(r, &why)) != 0) {
+		/* What follows in the connection cannot be framed. */
+		evhttp_add_header(evhttp_request_get_output_headers(ev),
+		    "Connection", "close");
+		http_gateway_error(r, code, why);
+		return;
+	}
 	if (http_auth_host(r) != 0)
 		return;
 	/* A preflight carries no credentials: it needs none. */

@@ -29,7 +29,7 @@ for seed in 2 3 4 5 6; do
 done
 rss2=$(rss_kb "$bpid")
 diag "resident memory after 1 round: $rss1 kB, after 6 rounds: $rss2 kB"
-ok "memory did not grow with 5 more rounds (grew $((rss2 - rss1)) kB)" \
+ok_memory "memory did not grow with 5 more rounds (grew $((rss2 - rss1)) kB)" \
     test $((rss2 - rss1)) -lt 4096
 ok "the broker is alive" alive broker
 is "$(cli -n echo after-all)" after-all \

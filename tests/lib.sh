@@ -46,6 +46,23 @@ ok() {
 	fi
 }
 
+# skip DESC REASON: a test that cannot run here, as a TAP SKIP
+skip() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1 # SKIP $2"
+}
+
+# ok_memory DESC COMMAND...: ok for a bound on a daemon's memory; a SKIP
+# under the sanitizers (WAHA_SANITIZER), whose allocator keeps freed
+# memory.
+ok_memory() {
+	if [ -n "${WAHA_SANITIZER:-}" ]; then
+		skip "$1" "the sanitizers' allocator keeps freed memory"
+	else
+		ok "$@"
+	fi
+}
+
 # is GOT WANT DESC
 is() {
 	_tap_n=$((_tap_n + 1))

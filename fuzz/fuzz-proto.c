@@ -1,12 +1,15 @@
 /*
  * libFuzzer harness of proto.c, called the way the daemons call it: a
  * message as the broker's or the balancer's ROUTER receives it
- * (proto_parse: native, MDP client, MDP worker with every command), as
- * a worker receives it (proto_parse_worker after worker_recv's checks)
- * and as a client receives a reply (proto_parse_reply).
+ * (proto_parse: native with and without the WAHA01 options, commands,
+ * MDP client, MDP worker with every command and READY's features), as
+ * a worker receives it (proto_parse_worker after worker_recv's checks,
+ * with or without the options frame of a worker with features) and as a
+ * client receives a reply (proto_parse_reply).
  *
- * The first input byte picks the side and sets m->dropped; the rest is
- * the parts (fuzz.h).  Checked: parsing changes nothing, every pointer
+ * The first input byte picks the side, sets m->dropped and, on the
+ * worker's side, whether it declared features; the rest is the parts
+ * (fuzz.h).  Checked: parsing changes nothing, every pointer
  * it returns lies inside its part, an error carries a 400 and a reason,
  * and a reply built with proto_reply or a worker command built with
  * proto_worker_cmd parses back to what went in.
@@ -52,9 +55,20 @@ check_error(const struct waha_msg *m, const struct proto_in *in)
 	FUZZ_ASSERT(in->env <= m->n);
 }
 
+/* What a successful options parse promises. */
+static void
+check_opts(const struct proto_opts *o)
+{
+	FUZZ_ASSERT(o->timeout == -1 || (o->timeout >= 1 &&
+	    o->timeout <= INT32_MAX));
+	FUZZ_ASSERT(o->stream == 0 || o->stream == 1);
+	FUZZ_ASSERT(o->cancel == 0 || o->cancel == 1);
+	FUZZ_ASSERT(o->credit >= -1);
+}
+
 /* What a successful worker-protocol parse promises. */
 static void
-check_worker(const struct waha_msg *m, const struct proto_in *in)
+check_worker(const struct waha_msg *m, const struct proto_in *in, int flags)
 {
 	size_t	 c = in->env + 2;
 
@@ -67,15 +81,33 @@ check_worker(const struct waha_msg *m, const struct proto_in *in)
 		    in->service_len));
 		FUZZ_ASSERT(in->capacity >= 1 &&
 		    in->capacity <= WAHA_CAPACITY_MAX);
-		FUZZ_ASSERT(m->n <= c + 3);
+		FUZZ_ASSERT(m->n <= c + 4);
+		FUZZ_ASSERT(m->n == c + 4 ? (in->features & WAHA_FEAT_OPTIONS) :
+		    in->features == 0);
+		break;
+	case WAHA_CANCEL:
+		FUZZ_ASSERT(in->token == c + 1 && m->n == c + 2);
+		break;
+	case WAHA_CREDIT:
+		FUZZ_ASSERT(in->token == c + 1 && m->n == c + 3);
+		break;
+	case WAHA_REQUEST:
+		if (flags & PROTO_WORKER_OPTS) {
+			FUZZ_ASSERT(in->token == c + 1 && in->body == c + 4);
+			FUZZ_ASSERT(frames_size(m, c + 3) == 0);
+			check_opts(&in->opts);
+			break;
+		}
+		FUZZ_ASSERT(in->token == c + 1 && in->body == c + 3);
+		FUZZ_ASSERT(frames_size(m, c + 2) == 0);
 		break;
 	case WAHA_FAIL:
 		FUZZ_ASSERT(m->n == c + 5);
 		FUZZ_ASSERT(proto_status_ok(in->status, 1));
 		FUZZ_ASSERT(fuzz_inside(m, c + 4, in->reason, in->reason_len));
 		/* FALLTHROUGH */
-	case WAHA_REQUEST:
 	case WAHA_REPLY:
+	case WAHA_PARTIAL:
 		FUZZ_ASSERT(in->token == c + 1 && in->body == c + 3);
 		FUZZ_ASSERT(in->body <= m->n);
 		FUZZ_ASSERT(frames_size(m, c + 2) == 0);
@@ -90,7 +122,7 @@ check_worker(const struct waha_msg *m, const struct proto_in *in)
 
 /* Build the same command again with proto_worker_cmd; it must parse alike. */
 static void
-rebuild_worker(const struct waha_msg *m, const struct proto_in *in)
+rebuild_worker(const struct waha_msg *m, const struct proto_in *in, int flags)
 {
 	struct waha_msg	 b;
 	struct proto_in	 again;
@@ -101,7 +133,7 @@ rebuild_worker(const struct waha_msg *m, const struct proto_in *in)
 	copy_range(&b, m, in->env + 3, m->n);
 	memset(&again, 0, sizeof(again));
 	again.env = in->env;
-	FUZZ_ASSERT(proto_parse_worker(&b, &again) == 0);
+	FUZZ_ASSERT(proto_parse_worker(&b, &again, flags) == 0);
 	FUZZ_ASSERT(again.command == in->command);
 	FUZZ_ASSERT(again.capacity == in->capacity);
 	FUZZ_ASSERT(again.status == in->status);
@@ -157,16 +189,34 @@ router_side(struct waha_msg *m, size_t max_name)
 	FUZZ_ASSERT(m->n == n && fuzz_sum(m) == h);
 	if (rc == -1) {
 		check_error(m, &in);
-		/* The broker answers a native client, which has an envelope. */
+		/*
+		 * The broker answers a native client, which has an envelope;
+		 * a command (PROTO_CMD) is never answered.
+		 */
 		if (in.kind == PROTO_NATIVE && in.env > 0)
 			reply_round_trip(m, &in, rc);
 		return;
 	}
 	FUZZ_ASSERT(in.env >= 1 && frames_size(m, in.env) == 0);
 	if (in.kind == PROTO_MDPW) {
-		check_worker(m, &in);
-		rebuild_worker(m, &in);
+		check_worker(m, &in, 0);
+		rebuild_worker(m, &in, 0);
 		return;
+	}
+	if (in.kind == PROTO_CMD) {
+		/* [env] "" WAHA01 COMMAND, and nothing after. */
+		FUZZ_ASSERT(in.extended && m->n == in.env + 3);
+		FUZZ_ASSERT(frames_is(m, in.env + 1, WAHA_EXT));
+		check_opts(&in.opts);
+		FUZZ_ASSERT(in.opts.timeout == -1 && !in.opts.stream);
+		return;
+	}
+	if (in.extended) {
+		FUZZ_ASSERT(frames_is(m, in.env + 1, WAHA_EXT));
+		FUZZ_ASSERT(in.body == in.env + 4);
+		check_opts(&in.opts);
+		FUZZ_ASSERT(!in.opts.stream && !in.opts.cancel &&
+		    in.opts.credit == -1);
 	}
 	FUZZ_ASSERT(m->dropped == 0);
 	FUZZ_ASSERT(in.body >= in.env + 2 && in.body <= m->n);
@@ -180,7 +230,7 @@ router_side(struct waha_msg *m, size_t max_name)
 
 /* As worker_recv reads what the broker sends a worker. */
 static void
-worker_side(struct waha_msg *m)
+worker_side(struct waha_msg *m, int flags)
 {
 	struct proto_in	 in;
 	uint64_t	 h = fuzz_sum(m);
@@ -189,14 +239,14 @@ worker_side(struct waha_msg *m)
 	in.env = frames_delim(m, 0);
 	if (!frames_is(m, in.env + 1, WAHA_MDPW))
 		return;
-	if (proto_parse_worker(m, &in) != 0) {
+	if (proto_parse_worker(m, &in, flags) != 0) {
 		check_error(m, &in);
 		FUZZ_ASSERT(fuzz_sum(m) == h);
 		return;
 	}
 	FUZZ_ASSERT(fuzz_sum(m) == h);
-	check_worker(m, &in);
-	rebuild_worker(m, &in);
+	check_worker(m, &in, flags);
+	rebuild_worker(m, &in, flags);
 }
 
 /* As waha-cli and the gateway read a reply. */
@@ -235,7 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		router_side(&m, (flags & 0x08) ? 8 : WAHA_NAME_MAX);
 		break;
 	case 1:
-		worker_side(&m);
+		worker_side(&m, (flags & 0x10) ? PROTO_WORKER_OPTS : 0);
 		break;
 	default:
 		client_side(&m);

@@ -228,18 +228,19 @@ parse_rule(char *s, struct acl_rule *r)
 	return (NULL);
 }
 
-/* Read the rules of the file at path; errors name the file and line. */
+/*
+ * Parse the rules in text (a NUL-terminated copy that is cut up in
+ * place); errors name path, the file it came from, and the line.
+ */
 struct acl *
-acl_load(const char *path, char **cause)
+acl_parse(char *text, const char *path, char **cause)
 {
 	struct acl	*acl;
 	struct acl_rule	*r;
 	const char	*why;
-	char		*text, *s, *line, *t;
+	char		*s, *line, *t;
 	int		 n = 0;
 
-	if ((text = util_read_text(path, ACL_MAX_SIZE, cause)) == NULL)
-		return (NULL);
 	acl = xcalloc(1, sizeof(*acl));
 	for (s = text; (line = util_line(&s)) != NULL;) {
 		n++;
@@ -257,6 +258,19 @@ acl_load(const char *path, char **cause)
 		}
 		add_rule(acl, r);
 	}
+	return (acl);
+}
+
+/* Read the rules of the file at path; errors name the file and line. */
+struct acl *
+acl_load(const char *path, char **cause)
+{
+	struct acl	*acl;
+	char		*text;
+
+	if ((text = util_read_text(path, ACL_MAX_SIZE, cause)) == NULL)
+		return (NULL);
+	acl = acl_parse(text, path, cause);
 	free(text);
 	return (acl);
 }

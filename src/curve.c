@@ -231,6 +231,32 @@ open_cert(struct parse *p, char **cause)
 }
 
 /*
+ * Parse a certificate from text (NUL-terminated, cut up in place) into
+ * cert, a secret one or a public one; errors name path and the line.
+ */
+int
+curve_cert_parse(char *text, const char *path, int secret,
+    struct curve_cert *cert, char **cause)
+{
+	struct parse	 p;
+	char		*s, *line;
+	int		 rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	p.secret = secret;
+	for (s = text; rc == 0 && (line = util_line(&s)) != NULL;) {
+		p.line++;
+		rc = parse_line(&p, line, cause);
+	}
+	if (rc == 0)
+		rc = finish(&p, cert, cause);
+	explicit_bzero(p.sec_txt, sizeof(p.sec_txt));
+	free(p.name);
+	return (rc);
+}
+
+/*
  * Read the certificate at path into cert: a secret one (secret != 0,
  * which must have mode 0600 or stricter) or a public one.  Errors name
  * the file and the line.
@@ -240,9 +266,9 @@ curve_cert_load(const char *path, int secret, struct curve_cert *cert,
     char **cause)
 {
 	struct parse	 p;
-	char		*buf, *s, *line;
+	char		*buf;
 	size_t		 len;
-	int		 fd, rc = 0;
+	int		 fd, rc;
 
 	memset(&p, 0, sizeof(p));
 	p.path = path;
@@ -254,16 +280,9 @@ curve_cert_load(const char *path, int secret, struct curve_cert *cert,
 	if (buf == NULL)
 		return (-1);
 	len = strlen(buf);
-	for (s = buf; rc == 0 && (line = util_line(&s)) != NULL;) {
-		p.line++;
-		rc = parse_line(&p, line, cause);
-	}
-	if (rc == 0)
-		rc = finish(&p, cert, cause);
+	rc = curve_cert_parse(buf, path, secret, cert, cause);
 	explicit_bzero(buf, len);
-	explicit_bzero(p.sec_txt, sizeof(p.sec_txt));
 	free(buf);
-	free(p.name);
 	return (rc);
 }
 

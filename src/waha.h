@@ -312,6 +312,8 @@ struct curve_ratelimit {
 };
 
 int	 curve_cert_load(const char *, int, struct curve_cert *, char **);
+int	 curve_cert_parse(char *, const char *, int, struct curve_cert *,
+	    char **);
 void	 curve_cert_clear(struct curve_cert *);
 int	 curve_cert_generate(struct curve_cert *, const char *, char **);
 int	 curve_cert_save(const char *, const struct curve_cert *, char **);
@@ -358,6 +360,7 @@ enum acl_action {
 };
 struct acl;
 struct acl *acl_load(const char *, char **);
+struct acl *acl_parse(char *, const char *, char **);
 void	 acl_free(struct acl *);
 int	 acl_check(const struct acl *, enum acl_action, const char *, size_t,
 	    const char *, const char *, const char *);

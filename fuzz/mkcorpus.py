@@ -112,9 +112,21 @@ cert = {
     "bare-secret": b"\x01" + SEC + b"\n",
     "bad": b"\x00curve\n    public-key = \"short\"\n",
 }
+htpasswd = {
+    "users": b"\x00# made with htpasswd -B\n"
+             b"admin:$2y$05$Wb6ZfLuDnmx0C8b4I0dN3.UHT4B1c6lYPD7ON1uE2V6a0z.lSdjlW\n"
+             b"web:$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCD\n"
+             b"six:$6$salt$" + b"a" * 86 + b"\n",
+    "apr1": b"\x00old:$apr1$xyz$abcdefghijklmnopqrstuv\n",
+    "plain": b"\x00bob:secret\n",
+    "twice": b"\x00a:$6$s$" + b"b" * 86 + b"\na:$6$s$" + b"b" * 86 + b"\n",
+    "host-name": b"\x01waha.example.org",
+    "host-port": b"\x01example:9001",
+    "host-ip": b"\x01[::1]:9001",
+}
 for name, seeds in (("proto", proto), ("codec", codec), ("json", json),
                     ("http-params", http), ("cli-input", cli),
-                    ("acl", acl), ("cert", cert)):
+                    ("acl", acl), ("cert", cert), ("htpasswd", htpasswd)):
     d = os.path.join("fuzz", "corpus", name)
     os.makedirs(d, exist_ok=True)
     for k, v in seeds.items():

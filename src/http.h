@@ -168,6 +168,11 @@ struct http_req {
 void	 http_loop_check(struct http_loop *);
 
 /* http_auth.c */
+struct htuser;
+int	 http_auth_users_parse(char *, const char *, struct htuser **,
+	    char **);
+void	 http_auth_users_free(struct htuser *);
+int	 http_auth_host_allowed(const char **, const char *);
 struct http_auth *http_auth_new(const char *, const char *, const char **,
 	    int, char **);
 void	 http_auth_free(struct http_auth *);

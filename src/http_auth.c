@@ -65,8 +65,9 @@ struct http_auth {
 	unsigned char	 key[crypto_generichash_KEYBYTES];
 };
 
-static void
-users_free(struct htuser *users)
+/* Free the users of an htpasswd file. */
+void
+http_auth_users_free(struct htuser *users)
 {
 	struct htuser	*u, *tmp;
 
@@ -131,30 +132,46 @@ htpasswd_line(struct htuser **users, char *s, const char *path, int line,
 	return (0);
 }
 
-/* Read an htpasswd file; errors name the line. */
-static int
-htpasswd_load(const char *path, struct htuser **users, char **cause)
+/*
+ * Parse the text of an htpasswd file (cut up in place) into users;
+ * errors name path and the line.  Returns how many users, or -1.
+ */
+int
+http_auth_users_parse(char *text, const char *path, struct htuser **users,
+    char **cause)
 {
-	char	*text, *s, *line;
-	size_t	 len;
+	char	*s, *line;
 	int	 n = 0, rc = 0;
 
 	*users = NULL;
-	if ((text = util_read_text(path, HTPASSWD_MAX_SIZE, cause)) == NULL)
-		return (-1);
-	len = strlen(text);
 	for (s = text; rc == 0 && (line = util_line(&s)) != NULL;) {
 		n++;
 		if (*line != '\0' && *line != '#')
 			rc = htpasswd_line(users, line, path, n, cause);
 	}
+	if (rc != 0) {
+		http_auth_users_free(*users);
+		*users = NULL;
+		return (-1);
+	}
+	return ((int)HASH_COUNT(*users));
+}
+
+/* Read an htpasswd file; errors name the line. */
+static int
+htpasswd_load(const char *path, struct htuser **users, char **cause)
+{
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	if ((text = util_read_text(path, HTPASSWD_MAX_SIZE, cause)) == NULL)
+		return (-1);
+	len = strlen(text);
+	rc = http_auth_users_parse(text, path, users, cause);
 	explicit_bzero(text, len);
 	free(text);
-	if (rc != 0) {
-		users_free(*users);
-		*users = NULL;
-	}
-	return (rc);
+	return (rc < 0 ? -1 : 0);
 }
 
 /* Load the files of a; on failure keep what a had. */
@@ -169,11 +186,11 @@ load(struct http_auth *a, char **cause)
 		return (-1);
 	if (a->acl_path != NULL &&
 	    (acl = acl_load(a->acl_path, cause)) == NULL) {
-		users_free(users);
+		http_auth_users_free(users);
 		return (-1);
 	}
 	pthread_rwlock_wrlock(&a->lock);
-	users_free(a->users);
+	http_auth_users_free(a->users);
 	acl_free(a->acl);
 	a->users = users;
 	a->acl = acl;
@@ -216,7 +233,7 @@ http_auth_free(struct http_auth *a)
 {
 	if (a == NULL)
 		return;
-	users_free(a->users);
+	http_auth_users_free(a->users);
 	acl_free(a->acl);
 	pthread_rwlock_destroy(&a->lock);
 	sodium_memzero(a->key, sizeof(a->key));
@@ -269,9 +286,12 @@ cache_flush(struct http_auth_cache *c)
 	c->by_digest = NULL;
 }
 
-/* Whether host (a Host header) may be served. */
-static int
-host_allowed(const struct http_auth *a, const char *host)
+/*
+ * Whether host (a Host header) may be served, given the --allow-host
+ * names (NULL-terminated): localhost and IP literals always may.
+ */
+int
+http_auth_host_allowed(const char **hosts, const char *host)
 {
 	unsigned char	 addr[sizeof(struct in_addr)];
 	char		 name[256];
@@ -290,7 +310,7 @@ host_allowed(const struct http_auth *a, const char *host)
 	if (strcasecmp(name, "localhost") == 0 ||
 	    inet_pton(AF_INET, name, addr) == 1)
 		return (1);
-	for (h = a->hosts; *h != NULL; h++) {
+	for (h = hosts; *h != NULL; h++) {
 		if (strcasecmp(*h, name) == 0)
 			return (1);
 	}
@@ -308,7 +328,7 @@ http_auth_host(struct http_req *r)
 	struct evkeyvalq	*in = evhttp_request_get_input_headers(r->ev);
 
 	if (a == NULL || a->hosts == NULL ||
-	    host_allowed(a, evhttp_find_header(in, "Host")))
+	    http_auth_host_allowed(a->hosts, evhttp_find_header(in, "Host")))
 		return (0);
 	http_gateway_error(r, 421, "this host name is not served here");
 	return (-1);

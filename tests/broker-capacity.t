@@ -10,14 +10,16 @@ start_worker w1 sleep --heartbeat 200 --mode sleep --capacity 3
 
 # Three requests at once on one worker of capacity 3: the longest first.
 jobs=""
-for ms in 1500 100 700; do
-	( cli -n sleep "$ms" >/dev/null && echo "$ms" >>"$SCRATCH/order" ) &
+# (Far apart, so that the order holds however slowly the clients start.)
+for ms in 6000 300 2500; do
+	( cli -t 30000 -n sleep "$ms" >/dev/null &&
+	    echo "$ms" >>"$SCRATCH/order" ) &
 	jobs="$jobs $!"
 done
 wait $jobs
-is "$(cat "$SCRATCH/order")" "100
-700
-1500" "a capacity-3 worker answers three requests out of order"
+is "$(cat "$SCRATCH/order")" "300
+2500
+6000" "a capacity-3 worker answers three requests out of order"
 is "$(stat 's["services"]["sleep"]["capacity"]')" 3 \
     "mmi.stats shows the capacity"
 
@@ -38,8 +40,10 @@ is "$served" "2 2" "four requests spread two and two over two workers"
 start_worker m1 mixed --heartbeat 200 --mode sleep --capacity 2
 start_worker m2 mixed --heartbeat 200 --mode sleep
 jobs=""
+# Each takes 4 s, so that four clients started on a loaded machine are
+# all there at once.
 for i in 1 2 3 4; do
-	cli -n mixed 1000 >/dev/null &
+	cli -t 30000 -n mixed 4000 >/dev/null &
 	jobs="$jobs $!"
 done
 wait_for "three in flight" sh -c \

@@ -27,10 +27,12 @@ finished() {
 # One request runs on the only worker, a second waits in the queue.
 start_balancer svc || exit 1
 backend_worker sleepy svc --mode sleep || exit 1
+# 4 s: the drain starts while the first still runs, however loaded the
+# machine, and that one still ends within --grace (5 s).
 wait_for "registered" served svc
-request running 2000
+request running 4000
 wait_for "one request in flight" in_flight 1
-request queued 2000
+request queued 4000
 wait_for "two requests in flight" in_flight 2
 kill -TERM "$(pid_of bal)"
 finished queued
@@ -41,7 +43,7 @@ is "$(cli -n mmi.service svc)" 404 "the balancer has withdrawn upstream"
 ok "it is still running: a request is in flight" alive bal
 finished running
 is "$?" 0 "the running request finishes"
-is "$(cat "$SCRATCH/running.out")" 2000 "and its reply comes through"
+is "$(cat "$SCRATCH/running.out")" 4000 "and its reply comes through"
 stop_daemon bal
 is "$stopped_status" 0 "then the balancer exits 0"
 ok "its backend worker got DISCONNECT" \

@@ -92,6 +92,8 @@ void	 script_exec_free(struct script_run *);
 void	 script_exec_env(struct script_env *);
 int	 script_exec_find(const char *);
 int	 script_exec_start(struct script_env *, struct script_run *);
+int	 script_exec_spawn(struct script_env *, const int [3], char **, char *,
+	    pid_t *, int [3]);
 void	 script_exec_io(struct script_env *, struct script_run *, int);
 void	 script_exec_wait(struct script_env *);
 void	 script_exec_reap(struct script_run *);

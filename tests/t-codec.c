@@ -105,7 +105,7 @@ main(void)
 	size_t	 len;
 	int	 i;
 
-	TAP_PLAN(54);
+	TAP_PLAN(56);
 	/* RFC 4648 section 10 vectors. */
 	b64("", 0, "");
 	b64("f", 1, "Zg==");

@@ -327,6 +327,8 @@ requests(struct script_env *env)
 			script_fail(env, run);
 		}
 	}
+	if (env->persistent)
+		script_persist_settle(env);
 }
 
 /* Finish the runs that are over, then start those waiting. */

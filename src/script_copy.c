@@ -80,12 +80,17 @@ reply_line(struct script_env *env, struct script_copy *c)
 		    "restarting it", c->idx, (long)c->pid);
 		script_copy_kill(env, c, 1);
 	}
+	if (c->in != NULL && c->fd[SCRIPT_IN] != -1) {
+		log_warnx("script: copy %u (pid %ld): replied before it read "
+		    "the whole request, restarting it", c->idx, (long)c->pid);
+		script_copy_kill(env, c, 1);
+	}
 	frames_free(&fields);
 	free(reason);
 	free(cause);
 }
 
-/* Append len bytes to b, which holds at most limit. */
+/* Append len bytes to b. */
 static void
 append(struct script_buf *b, const char *p, size_t len)
 {

@@ -79,7 +79,8 @@ env_add(struct script_env *env, size_t *n, char *s)
 /*
  * Build the programs' environment: PATH, LANG and WAHA_SERVICE (or, with
  * --keep-env, the service's own environment and WAHA_SERVICE), then a
- * last slot that each run fills with its WAHA_REQUEST.  PATH is set in
+ * last slot that each run fills with its WAHA_REQUEST (or each
+ * persistent copy with its WAHA_COPY).  PATH is set in
  * the service too when it is missing, so that posix_spawnp searches the
  * same directories the program will see.
  */
@@ -94,7 +95,8 @@ script_exec_env(struct script_env *env)
 		fatal("setenv");
 	for (i = 0; env->keep_env && environ[i] != NULL; i++) {
 		if (strncmp(environ[i], "WAHA_SERVICE=", 13) != 0 &&
-		    strncmp(environ[i], "WAHA_REQUEST=", 13) != 0)
+		    strncmp(environ[i], "WAHA_REQUEST=", 13) != 0 &&
+		    strncmp(environ[i], "WAHA_COPY=", 10) != 0)
 			env_add(env, &n, xstrdup(environ[i]));
 	}
 	if (!env->keep_env) {

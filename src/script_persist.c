@@ -132,8 +132,9 @@ script_copy_kill(struct script_env *env, struct script_copy *c, int blameless)
 static int
 idle(const struct script_copy *c)
 {
-	return (c->pid != 0 && c->run == NULL && c->kill_at == 0 &&
-	    c->fd[SCRIPT_IN] != -1 && c->fd[SCRIPT_OUT] != -1);
+	return (c->pid != 0 && c->run == NULL && c->in == NULL &&
+	    c->kill_at == 0 && c->fd[SCRIPT_IN] != -1 &&
+	    c->fd[SCRIPT_OUT] != -1);
 }
 
 /* Take the request off the copy and answer it with status and reason. */
@@ -231,15 +232,14 @@ script_persist_settle(struct script_env *env)
 		if (c->pid == 0 && c->restart_at <= now && !env->draining)
 			start_copy(env, c);
 	}
-	for (i = 0; i < env->concurrency && !TAILQ_EMPTY(&env->waiting); i++) {
-		if (!idle(&env->copies[i]))
-			continue;
-		run = TAILQ_FIRST(&env->waiting);
+	while ((run = TAILQ_FIRST(&env->waiting)) != NULL) {
 		TAILQ_REMOVE(&env->waiting, run, link);
 		env->nwaiting--;
-		if (script_persist_take(env, run) != 0)
-			fatalx("script_persist_settle: copy %u not idle",
-			    env->copies[i].idx);
+		if (script_persist_take(env, run) != 0) {
+			TAILQ_INSERT_HEAD(&env->waiting, run, link);
+			env->nwaiting++;
+			break;
+		}
 	}
 	if (TAILQ_EMPTY(&env->waiting) || !all_down(env, now, &ms))
 		return;

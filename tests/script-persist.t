@@ -8,7 +8,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 command -v python3 >/dev/null || skip_all "no python3"
 setup
-plan 48
+plan 52
 
 # prog.py: the first field says what to do with the request
 cat >"$SCRATCH/prog.py" <<'PY'
@@ -20,6 +20,8 @@ for line in sys.stdin:
     if cmd == "pid":
         out = [str(os.getpid()), os.environ.get("WAHA_COPY", "")]
     elif cmd == "sleep":
+        if len(f) > 2:
+            open(f[2], "w").close()
         time.sleep(float(f[1]))
         out = [str(os.getpid())]
     elif cmd == "die":
@@ -186,7 +188,26 @@ out=$(cli -n bad x 2>&1)
 like "$out" '^waha-cli: (503 sh keeps exiting at start; restarting it in [0-9]+ ms|500 program exited \(exit status 1\))$' \
     "its requests fail at once, 503 (or 500)"
 
-# 11. Options that make no sense with --persistent are refused.
+# 11. A request larger than a pipe holds is written without blocking.
+head -c 1000000 /dev/zero | tr '\0' a >"$SCRATCH/big.in"
+start_script p3 p3 --persistent --max-output 2000000 \
+    -s python3 -- "$SCRATCH/prog.py" || exit 1
+cli -n p3 -i plain -o plain <"$SCRATCH/big.in" >"$SCRATCH/big.out"
+ok "a 1 MB field goes to the copy and comes back intact" \
+    cmp -s "$SCRATCH/big.in" "$SCRATCH/big.out"
+
+# 12. SIGTERM: the request a copy serves is answered, then the copies go.
+p3pid=$(pid p3)
+cli -n p3 sleep 1 "$SCRATCH/sleeping" >"$SCRATCH/drain.out" &
+c1=$!
+wait_for "the request to reach the copy" test -e "$SCRATCH/sleeping"
+stop_daemon p3 TERM
+is "$stopped_status" 0 "SIGTERM with a request in flight: exit 0"
+wait $c1
+is "$(cat "$SCRATCH/drain.out")" "$p3pid" "the request in flight was answered"
+ok "and the copy is gone" gone "$p3pid"
+
+# 13. Options that make no sense with --persistent are refused.
 for o in -e -r --stdin --no-stdout; do
 	out=$("$WAHA_SCRIPT" -u "$BROKER" -n x --persistent -s cat "$o" 2>&1)
 	is "$?" 1 "--persistent $o: exit 1"

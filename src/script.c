@@ -512,7 +512,8 @@ main(int argc, char **argv)
 	script_exec_env(env);
 	if (script_exec_find(env->program) != 0)
 		log_warnx("script: %s: no such executable program; requests "
-		    "fail with 500 until there is one", env->program);
+		    "fail with %d until there is one", env->program,
+		    env->persistent ? 503 : 500);
 	if (signals_init(1, &cause) != 0)
 		fatalx("script: %s", cause);
 	if (env->persistent)

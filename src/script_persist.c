@@ -243,8 +243,8 @@ script_persist_settle(struct script_env *env)
 	}
 	if (TAILQ_EMPTY(&env->waiting) || !all_down(env, now, &ms))
 		return;
-	snprintf(why, sizeof(why), "%s keeps exiting at start; restarting "
-	    "it in %lld ms", env->program, (long long)ms);
+	snprintf(why, sizeof(why), "%s exits at start or cannot run; next "
+	    "start in %lld ms", env->program, (long long)ms);
 	while ((run = TAILQ_FIRST(&env->waiting)) != NULL) {
 		TAILQ_REMOVE(&env->waiting, run, link);
 		env->nwaiting--;

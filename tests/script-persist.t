@@ -8,7 +8,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 command -v python3 >/dev/null || skip_all "no python3"
 setup
-plan 52
+plan 54
 
 # prog.py: the first field says what to do with the request
 cat >"$SCRATCH/prog.py" <<'PY'
@@ -185,8 +185,17 @@ n=$(grep -c "exited (exit status 1); restart in" "$SCRATCH/bad.log")
 ok "exits at start: a handful of restarts in 3 s ($n), not hundreds" \
     test "$n" -ge 3 -a "$n" -le 10
 out=$(cli -n bad x 2>&1)
-like "$out" '^waha-cli: (503 sh keeps exiting at start; restarting it in [0-9]+ ms|500 program exited \(exit status 1\))$' \
+like "$out" '^waha-cli: (503 sh exits at start or cannot run; next start in [0-9]+ ms|500 program exited \(exit status 1\))$' \
     "its requests fail at once, 503 (or 500)"
+
+# A program that cannot run at all: the same, with the reason logged.
+start_script missing missing --persistent -s "$SCRATCH/nosuch" || exit 1
+ok "the service logs why it cannot start a copy, again with a delay" \
+    wait_for "two failed starts" sh -c "[ \$(grep -c \
+    'copy 1: cannot run $SCRATCH/nosuch: No such file' \
+    '$SCRATCH/missing.log') -ge 2 ]"
+like "$(cli -n missing x 2>&1)" "^waha-cli: 503 $SCRATCH/nosuch exits at start or cannot run; next start in [0-9]+ ms\$" \
+    "its requests fail at once with 503 and the reason"
 
 # 11. A request larger than a pipe holds is written without blocking.
 head -c 1000000 /dev/zero | tr '\0' a >"$SCRATCH/big.in"

@@ -8,7 +8,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 command -v python3 >/dev/null || skip_all "no python3"
 setup
-plan 54
+plan 57
 
 # prog.py: the first field says what to do with the request
 cat >"$SCRATCH/prog.py" <<'PY'
@@ -215,6 +215,21 @@ is "$stopped_status" 0 "SIGTERM with a request in flight: exit 0"
 wait $c1
 is "$(cat "$SCRATCH/drain.out")" "$p3pid" "the request in flight was answered"
 ok "and the copy is gone" gone "$p3pid"
+
+# A second signal fails the request in flight with 503 and stops at once.
+start_script p4 p4 --persistent -s python3 -- "$SCRATCH/prog.py" || exit 1
+p4pid=$(pid p4)
+cli -n p4 sleep 30 "$SCRATCH/sleeping4" >"$SCRATCH/stop.out" 2>&1 &
+c1=$!
+wait_for "the request to reach the copy" test -e "$SCRATCH/sleeping4"
+kill -TERM "$(pid_of p4)"
+wait_for "p4 to start draining" log_has p4 "shutting down"
+stop_daemon p4 TERM
+is "$stopped_status" 0 "a second SIGTERM: exit 0 at once"
+wait $c1
+is "$(cat "$SCRATCH/stop.out")" "waha-cli: 503 service stopped" \
+    "the request in flight gets 503"
+ok "the copy is gone" wait_for "$p4pid to go" gone "$p4pid"
 
 # 13. Options that make no sense with --persistent are refused.
 for o in -e -r --stdin --no-stdout; do

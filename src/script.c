@@ -374,11 +374,12 @@ build_items(struct script_env *env)
 {
 	struct script_run	*run;
 	struct script_copy	*c;
-	size_t			 n = 0, need = 2 + 3 * (size_t)(env->persistent ?
-				    env->concurrency : env->nrunning);
+	size_t			 n = 0, need;
 	unsigned		 k;
 	int			 i;
 
+	need = 2 + 3 * (size_t)(env->persistent ? env->concurrency :
+	    env->nrunning);
 	if (need > env->nitems) {
 		env->nitems = need * 2;
 		env->items = xreallocarray(env->items, env->nitems,

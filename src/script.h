@@ -12,11 +12,11 @@
 #define SCRIPT_MAX_OUTPUT	(1024 * 1024)	/* bytes per stream */
 #define SCRIPT_KILL_GRACE	1000		/* ms from SIGTERM to SIGKILL */
 #define SCRIPT_DEFPATH		"/usr/local/bin:/usr/bin:/bin"
-#define SCRIPT_QUICK		1000		/* ms: an exit sooner is at start */
-#define SCRIPT_BACKOFF		100		/* ms: first delay of a restart */
-#define SCRIPT_BACKOFF_MAX	10000		/* ms: the longest delay */
-#define SCRIPT_ERR_LINE		1024		/* bytes of a stderr line logged */
-#define SCRIPT_ERR_RATE		20		/* stderr lines logged a second */
+#define SCRIPT_QUICK		1000		/* ms: sooner is at start */
+#define SCRIPT_BACKOFF		100		/* ms: first restart delay */
+#define SCRIPT_BACKOFF_MAX	10000		/* ms: longest restart delay */
+#define SCRIPT_ERR_LINE		1024		/* bytes of stderr lines */
+#define SCRIPT_ERR_RATE		20		/* stderr lines a second */
 
 /* The streams of a run, as indexes of script_run.fd. */
 #define SCRIPT_IN	0

@@ -25,6 +25,9 @@
 #include "waha.h"
 #include "script.h"
 
+/* Reads of each pipe of a copy that has exited, at most. */
+#define SCRIPT_DRAIN	64
+
 /* Why an option cannot go with --persistent, or NULL if none. */
 const char *
 script_persist_refuse(const struct script_env *env)
@@ -302,20 +305,23 @@ exited(struct script_copy *c, int *wstatus)
 }
 
 /*
- * The copy has exited.  Read what it left in its pipes (a last reply
- * counts), fail its request if it still has one, kill what remains of
- * its process group, reap it, and schedule its restart: at once, or after
- * a delay that doubles each time it exits at start.
+ * The copy has exited.  Kill what remains of its process group, read what
+ * it left in its pipes (a last reply counts; a bounded amount, in case
+ * something outside the group still writes), fail its request if it
+ * still has one, reap it, and schedule its restart: at once, or after a
+ * delay that doubles each time it exits at start.
  */
 static void
 gone(struct script_env *env, struct script_copy *c, int wstatus)
 {
 	char	 why[128];
 	int64_t	 now = util_now_ms();
-	int	 i;
+	int	 i, k;
 
+	kill(-c->pid, SIGKILL);
 	for (i = SCRIPT_OUT; i <= SCRIPT_ERR; i++) {
-		while (c->fd[i] != -1 && script_copy_read(env, c, i) == 1)
+		for (k = 0; k < SCRIPT_DRAIN && c->fd[i] != -1 &&
+		    script_copy_read(env, c, i) == 1; k++)
 			;
 	}
 	if (WIFSIGNALED(wstatus))
@@ -333,7 +339,6 @@ gone(struct script_env *env, struct script_copy *c, int wstatus)
 		log_warnx("script: copy %u (pid %ld): %s; restart in %lld ms",
 		    c->idx, (long)c->pid, why + 8,
 		    (long long)(c->restart_at - now));
-	kill(-c->pid, SIGKILL);
 	while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
 		;
 	for (i = 0; i < 3; i++)
@@ -446,7 +451,8 @@ script_persist_stop(struct script_env *env)
 
 	for (i = 0; env->copies != NULL && i < env->concurrency; i++) {
 		if (env->copies[i].run != NULL)
-			script_copy_fail(env, &env->copies[i], 503, "service stopped");
+			script_copy_fail(env, &env->copies[i], 503,
+			    "service stopped");
 	}
 }
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -71,4 +72,116 @@ codec_json_fields(struct waha_msg *m, const void *text, size_t len,
 	}
 	json_decref(doc);
 	return (0);
+}
+
+/*
+ * The fields of m as one line of the persistent programs' protocol
+ * (waha-service-script --persistent): a compact JSON array ended by a
+ * newline, each field a string when it is valid UTF-8 and otherwise an
+ * object {"base64": "..."}.  JSON escapes every newline inside a string,
+ * so the line holds no other.  Its length is in *len.
+ */
+char *
+codec_json_line(const struct waha_msg *m, size_t *len)
+{
+	json_t		*a, *v;
+	const char	*d;
+	size_t		 i, n;
+	char		*s, *b;
+
+	a = json_array();
+	for (i = 0; i < m->n; i++) {
+		d = frames_data(m, i);
+		n = frames_size(m, i);
+		if (codec_utf8_valid(d, n))
+			v = json_stringn(d, n);
+		else {
+			b = codec_b64_encode(d, n, &n);
+			v = json_pack("{s:s%}", "base64", b, n);
+			free(b);
+		}
+		if (v == NULL || json_array_append_new(a, v) != 0)
+			fatalx("codec_json_line: out of memory");
+	}
+	if ((s = json_dumps(a, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps");
+	json_decref(a);
+	*len = strlen(s);
+	s = xreallocarray(s, *len + 2, 1);
+	s[(*len)++] = '\n';
+	s[*len] = '\0';
+	return (s);
+}
+
+/* One element of a reply array: a string, or {"base64": "..."}. */
+static int
+reply_field(struct waha_msg *m, json_t *v)
+{
+	json_t	*b;
+	void	*data;
+	size_t	 len;
+
+	if (json_is_string(v)) {
+		frames_addmem(m, json_string_value(v), json_string_length(v));
+		return (0);
+	}
+	if (!json_is_object(v) || json_object_size(v) != 1 ||
+	    (b = json_object_get(v, "base64")) == NULL || !json_is_string(b))
+		return (-1);
+	data = codec_b64_decode(json_string_value(b), json_string_length(b),
+	    &len);
+	if (data == NULL)
+		return (-1);
+	frames_addmem(m, data, len);
+	free(data);
+	return (0);
+}
+
+/*
+ * Read a reply line of a persistent program (len bytes at text, without
+ * its newline).  An array of strings and {"base64": "..."} objects is a
+ * success: its fields go to m and 200 is returned.  An object
+ * {"status": N, "reason": "..."} is a failure: N (400, 500, 503 or 504)
+ * is returned with the reason in *reason (to free).  Anything else
+ * returns -1 with a cause.
+ */
+int
+codec_json_reply(struct waha_msg *m, const void *text, size_t len,
+    char **reason, char **cause)
+{
+	json_error_t	 err;
+	json_t		*doc, *v;
+	size_t		 i;
+	int		 status = 200;
+
+	*reason = NULL;
+	if ((doc = json_loadb(text, len, JSON_ALLOW_NUL, &err)) == NULL) {
+		xasprintf(cause, "reply is not JSON: %s (column %d)",
+		    err.text, err.column);
+		return (-1);
+	}
+	if (json_is_array(doc)) {
+		json_array_foreach(doc, i, v) {
+			if (reply_field(m, v) == 0)
+				continue;
+			xasprintf(cause, "reply field %zu is neither a string "
+			    "nor {\"base64\": STRING}", i + 1);
+			status = -1;
+			break;
+		}
+	} else {
+		v = json_object_get(doc, "status");
+		status = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		if (status == 200 || !proto_status_ok(status, 1)) {
+			xasprintf(cause, "reply object without a status of "
+			    "400, 500, 503 or 504");
+			status = -1;
+		} else if (json_is_string(v = json_object_get(doc, "reason")))
+			*reason = xstrndup(json_string_value(v),
+			    json_string_length(v));
+		else
+			*reason = xstrdup("the program failed");
+	}
+	json_decref(doc);
+	return (status);
 }

@@ -58,6 +58,10 @@ static struct poptOption script_options[] = {
 	  "run the programs (and resolve relative paths) in DIR", "DIR" },
 	{ "keep-env", '\0', POPT_ARG_NONE, &env0.keep_env, 0,
 	  "pass the service's whole environment to the programs", NULL },
+	{ "persistent", '\0', POPT_ARG_NONE, &env0.persistent, 0,
+	  "start -c copies of the program once and give them one request "
+	  "at a time, a line of JSON on stdin, a reply line on stdout",
+	  NULL },
 	{ "heartbeat", '\0', POPT_ARG_STRING, &opt.heartbeat, 0,
 	  "heartbeat interval with the broker (default 2500)", "MS" },
 	{ "liveness", '\0', POPT_ARG_STRING, &opt.liveness, 0,
@@ -100,6 +104,8 @@ options(struct script_env *env, int argc, const char **argv)
 	if (env->timeout == 0)
 		cmdline_usage(ctx, "--timeout: 0 is not a timeout "
 		    "(-1 is none)");
+	if (env->persistent && (why = script_persist_refuse(env)) != NULL)
+		cmdline_usage(ctx, "%s", why);
 	env->max_output = cmdline_num(ctx, "--max-output", opt.max_output, 0,
 	    INT_MAX, SCRIPT_MAX_OUTPUT);
 	env->wcf.heartbeat = cmdline_num(ctx, "--heartbeat", opt.heartbeat,
@@ -175,8 +181,8 @@ exit_code(int wstatus)
  * Answer a request that failed: FAIL with its status and reason; or
  * nothing, if its client gave up (the broker has answered it).
  */
-static void
-fail(struct script_env *env, struct script_run *run)
+void
+script_fail(struct script_env *env, struct script_run *run)
 {
 	if (run->silent) {
 		log_debug("script: request %llu: stopped: %s",
@@ -205,7 +211,7 @@ finish(struct script_env *env, struct script_run *run)
 		script_exec_kill(run);
 	script_exec_reap(run);
 	if (run->fail != 0) {
-		fail(env, run);
+		script_fail(env, run);
 		return;
 	}
 	log_debug("script: request %llu: exit %d, %zu bytes out (%.1f ms)",
@@ -235,11 +241,11 @@ start(struct script_env *env, struct script_run *run)
 		run->silent = 1;
 		strlcpy(run->reason, "its client's deadline passed before it "
 		    "started", sizeof(run->reason));
-		fail(env, run);
+		script_fail(env, run);
 		return;
 	}
 	if (script_exec_start(env, run) != 0) {
-		fail(env, run);
+		script_fail(env, run);
 		return;
 	}
 	log_trace("script: request %llu: pid %ld",
@@ -278,7 +284,7 @@ cancel(struct script_env *env, zmq_msg_t *token)
 		run->silent = 1;
 		strlcpy(run->reason, "cancelled before it started",
 		    sizeof(run->reason));
-		fail(env, run);
+		script_fail(env, run);
 	} else if ((run = find_run(&env->running, token)) != NULL) {
 		log_debug("script: request %llu: cancelled, killing pid %ld",
 		    (unsigned long long)run->seq, (long)run->pid);
@@ -307,7 +313,9 @@ requests(struct script_env *env)
 		run = script_exec_new(env, &env->token, &env->body);
 		if (o.timeout >= 0)
 			run->expires = util_now_ms() + o.timeout;
-		if (env->nrunning < env->concurrency)
+		if (env->persistent && script_persist_take(env, run) == 0)
+			continue;
+		if (!env->persistent && env->nrunning < env->concurrency)
 			start(env, run);
 		else if (env->nwaiting < env->concurrency) {
 			TAILQ_INSERT_TAIL(&env->waiting, run, link);
@@ -316,9 +324,11 @@ requests(struct script_env *env)
 			run->fail = 503;
 			strlcpy(run->reason, "more requests than the "
 			    "concurrency", sizeof(run->reason));
-			fail(env, run);
+			script_fail(env, run);
 		}
 	}
+	if (env->persistent)
+		script_persist_settle(env);
 }
 
 /* Finish the runs that are over, then start those waiting. */
@@ -327,6 +337,10 @@ settle(struct script_env *env)
 {
 	struct script_run	*run, *next;
 
+	if (env->persistent) {
+		script_persist_settle(env);
+		return;
+	}
 	for (run = TAILQ_FIRST(&env->running); run != NULL; run = next) {
 		next = TAILQ_NEXT(run, link);
 		if (script_exec_done(run))
@@ -349,6 +363,7 @@ add_item(struct script_env *env, size_t *n, void *sock, int fd, short events,
 	env->items[*n].events = events;
 	env->items[*n].revents = 0;
 	env->item[*n].run = run;
+	env->item[*n].copy = NULL;
 	env->item[*n].which = which;
 	(*n)++;
 }
@@ -358,9 +373,13 @@ static size_t
 build_items(struct script_env *env)
 {
 	struct script_run	*run;
-	size_t			 n = 0, need = 2 + 3 * (size_t)env->nrunning;
+	struct script_copy	*c;
+	size_t			 n = 0, need;
+	unsigned		 k;
 	int			 i;
 
+	need = 2 + 3 * (size_t)(env->persistent ? env->concurrency :
+	    env->nrunning);
 	if (need > env->nitems) {
 		env->nitems = need * 2;
 		env->items = xreallocarray(env->items, env->nitems,
@@ -378,6 +397,16 @@ build_items(struct script_env *env)
 				add_item(env, &n, NULL, run->fd[i],
 				    i == SCRIPT_IN ? ZMQ_POLLOUT : ZMQ_POLLIN,
 				    run, i);
+		}
+	}
+	for (k = 0; env->persistent && k < env->concurrency; k++) {
+		c = &env->copies[k];
+		for (i = 0; i < 3; i++) {
+			if (c->fd[i] == -1 || (i == SCRIPT_IN && c->in == NULL))
+				continue;
+			add_item(env, &n, NULL, c->fd[i], i == SCRIPT_IN ?
+			    ZMQ_POLLOUT : ZMQ_POLLIN, NULL, i);
+			env->item[n - 1].copy = c;
 		}
 	}
 	return (n);
@@ -398,7 +427,7 @@ start_drain(struct script_env *env)
 		run->fail = 503;
 		strlcpy(run->reason, "service shutting down",
 		    sizeof(run->reason));
-		fail(env, run);
+		script_fail(env, run);
 	}
 	log_info("script: shutting down, waiting for %u runs", env->nrunning);
 }
@@ -410,6 +439,8 @@ stop_now(struct script_env *env)
 	struct script_run	*run;
 
 	log_info("script: second signal, killing %u runs", env->nrunning);
+	if (env->persistent)
+		script_persist_stop(env);
 	while ((run = TAILQ_FIRST(&env->running)) != NULL) {
 		TAILQ_REMOVE(&env->running, run, link);
 		env->nrunning--;
@@ -417,7 +448,7 @@ stop_now(struct script_env *env)
 		script_exec_reap(run);
 		run->fail = 503;
 		strlcpy(run->reason, "service stopped", sizeof(run->reason));
-		fail(env, run);
+		script_fail(env, run);
 	}
 }
 
@@ -434,7 +465,8 @@ script_loop_run(struct script_env *env)
 			return;
 		now = util_now_ms();
 		timeout = worker_timeout(env->ws, now);
-		t = script_exec_timeout(env, now);
+		t = env->persistent ? script_persist_timeout(env, now) :
+		    script_exec_timeout(env, now);
 		if (t != -1 && (timeout == -1 || t < timeout))
 			timeout = t;
 		n = build_items(env);
@@ -451,10 +483,18 @@ script_loop_run(struct script_env *env)
 			if (env->item[i].run != NULL && env->items[i].revents)
 				script_exec_io(env, env->item[i].run,
 				    env->item[i].which);
+			if (env->item[i].copy != NULL && env->items[i].revents)
+				script_persist_io(env, env->item[i].copy,
+				    env->item[i].which);
 		}
-		if (sigs & SIGNALS_CHLD)
+		if ((sigs & SIGNALS_CHLD) && env->persistent)
+			script_persist_wait(env);
+		else if (sigs & SIGNALS_CHLD)
 			script_exec_wait(env);
-		script_exec_tick(env, util_now_ms());
+		if (env->persistent)
+			script_persist_tick(env, util_now_ms());
+		else
+			script_exec_tick(env, util_now_ms());
 		settle(env);
 		requests(env);
 		worker_tick(env->ws, util_now_ms());
@@ -473,9 +513,12 @@ main(int argc, char **argv)
 	script_exec_env(env);
 	if (script_exec_find(env->program) != 0)
 		log_warnx("script: %s: no such executable program; requests "
-		    "fail with 500 until there is one", env->program);
+		    "fail with %d until there is one", env->program,
+		    env->persistent ? 503 : 500);
 	if (signals_init(1, &cause) != 0)
 		fatalx("script: %s", cause);
+	if (env->persistent)
+		script_persist_init(env);
 	TAILQ_INIT(&env->running);
 	TAILQ_INIT(&env->waiting);
 	frames_init(&env->body);
@@ -483,14 +526,15 @@ main(int argc, char **argv)
 	env->ctx = zmq_ctx_new();
 	if ((env->ws = worker_new(env->ctx, &env->wcf, &cause)) == NULL)
 		fatalx("script: %s", cause);
-	log_info("script: %s serves %s with %s, %u at once, broker %s",
+	log_info("script: %s serves %s with %s, %u %s, broker %s",
 	    PACKAGE_VERSION, env->name, env->program, env->concurrency,
-	    env->wcf.url);
+	    env->persistent ? "persistent copies" : "at once", env->wcf.url);
 	if (util_notify_ready() != 0)
 		log_warn("script: NOTIFY_SOCKET");
 
 	script_loop_run(env);
 
+	script_persist_free(env);
 	worker_free(env->ws);
 	zmq_msg_close(&env->token);
 	frames_free(&env->body);

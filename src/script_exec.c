@@ -79,7 +79,8 @@ env_add(struct script_env *env, size_t *n, char *s)
 /*
  * Build the programs' environment: PATH, LANG and WAHA_SERVICE (or, with
  * --keep-env, the service's own environment and WAHA_SERVICE), then a
- * last slot that each run fills with its WAHA_REQUEST.  PATH is set in
+ * last slot that each run fills with its WAHA_REQUEST (or each
+ * persistent copy with its WAHA_COPY).  PATH is set in
  * the service too when it is missing, so that posix_spawnp searches the
  * same directories the program will see.
  */
@@ -94,7 +95,8 @@ script_exec_env(struct script_env *env)
 		fatal("setenv");
 	for (i = 0; env->keep_env && environ[i] != NULL; i++) {
 		if (strncmp(environ[i], "WAHA_SERVICE=", 13) != 0 &&
-		    strncmp(environ[i], "WAHA_REQUEST=", 13) != 0)
+		    strncmp(environ[i], "WAHA_REQUEST=", 13) != 0 &&
+		    strncmp(environ[i], "WAHA_COPY=", 10) != 0)
 			env_add(env, &n, xstrdup(environ[i]));
 	}
 	if (!env->keep_env) {
@@ -182,18 +184,15 @@ make_argv(struct script_env *env, struct script_run *run, char **block)
 }
 
 /*
- * Open the pipes a run needs (stdin with --stdin, stdout unless
- * --no-stdout, stderr with --stderr), close-on-exec, our ends
- * non-blocking; say in fa where the program's ends go.
+ * Open the pipes asked for in want (stdin, stdout, stderr), close-on-exec,
+ * our ends non-blocking; say in fa where the program's ends go.  Stdin
+ * and stdout without a pipe are /dev/null, stderr that of the service.
  */
 static int
-make_pipes(struct script_env *env, int p[3][2], posix_spawn_file_actions_t *fa)
+make_pipes(const int want[3], int p[3][2], posix_spawn_file_actions_t *fa)
 {
-	int	 want[3], i, ours;
+	int	 i, ours;
 
-	want[SCRIPT_IN] = env->use_stdin;
-	want[SCRIPT_OUT] = !env->no_stdout;
-	want[SCRIPT_ERR] = env->with_stderr;
 	for (i = 0; i < 3; i++) {
 		if (!want[i])
 			continue;
@@ -218,15 +217,15 @@ make_pipes(struct script_env *env, int p[3][2], posix_spawn_file_actions_t *fa)
 
 /*
  * Spawn the program in a process group of its own, with the signals the
- * service ignores or catches back to their defaults and an empty mask.
+ * service ignores or catches back to their defaults and an empty mask,
+ * and var (WAHA_REQUEST or WAHA_COPY) in its environment.
  */
 static int
-spawn(struct script_env *env, struct script_run *run, char **argv,
-    posix_spawn_file_actions_t *fa)
+spawn(struct script_env *env, char **argv, posix_spawn_file_actions_t *fa,
+    char *var, pid_t *pid)
 {
 	posix_spawnattr_t	 attr;
 	sigset_t		 set;
-	char			 req[64];
 	int			 rc;
 
 	posix_spawnattr_init(&attr);
@@ -237,13 +236,42 @@ spawn(struct script_env *env, struct script_run *run, char **argv,
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	snprintf(req, sizeof(req), "WAHA_REQUEST=%llu",
-	    (unsigned long long)run->seq);
-	env->envp[env->env_request] = req;
-	rc = posix_spawnp(&run->pid, env->program, fa, &attr, argv,
-	    env->envp);
+	env->envp[env->env_request] = var;
+	rc = posix_spawnp(pid, env->program, fa, &attr, argv, env->envp);
 	env->envp[env->env_request] = NULL;
 	posix_spawnattr_destroy(&attr);
+	return (rc);
+}
+
+/*
+ * Start the program with argv and var in its environment, with pipes
+ * for the streams in want; our ends go to fd (-1 for the others).
+ * Returns 0, or an errno value with every pipe closed.
+ */
+int
+script_exec_spawn(struct script_env *env, const int want[3], char **argv,
+    char *var, pid_t *pid, int fd[3])
+{
+	posix_spawn_file_actions_t	 fa;
+	int				 p[3][2], i, ours, rc;
+
+	memset(p, -1, sizeof(p));
+	posix_spawn_file_actions_init(&fa);
+	if (make_pipes(want, p, &fa) == -1)
+		rc = errno;
+	else
+		rc = spawn(env, argv, &fa, var, pid);
+	posix_spawn_file_actions_destroy(&fa);
+	for (i = 0; i < 3; i++) {
+		ours = i == SCRIPT_IN;
+		if (p[i][!ours] != -1)
+			close(p[i][!ours]);
+		fd[i] = p[i][ours];
+		if (rc != 0 && fd[i] != -1) {
+			close(fd[i]);
+			fd[i] = -1;
+		}
+	}
 	return (rc);
 }
 
@@ -276,30 +304,22 @@ write_input(struct script_run *run)
 int
 script_exec_start(struct script_env *env, struct script_run *run)
 {
-	posix_spawn_file_actions_t	 fa;
-	char				**argv, *block = NULL;
-	int				 p[3][2], i, ours, rc = 0;
+	char	**argv, *block = NULL, req[64];
+	int	 want[3], rc;
 
 	if ((argv = make_argv(env, run, &block)) == NULL)
 		return (-1);
 	if (env->use_stdin && run->body.n > 0)
 		zmq_msg_move(&run->input, &run->body.part[run->body.n - 1]);
 	frames_clear(&run->body);
-	memset(p, -1, sizeof(p));
-	posix_spawn_file_actions_init(&fa);
-	if (make_pipes(env, p, &fa) == -1)
-		rc = errno;
-	else
-		rc = spawn(env, run, argv, &fa);
-	posix_spawn_file_actions_destroy(&fa);
+	want[SCRIPT_IN] = env->use_stdin;
+	want[SCRIPT_OUT] = !env->no_stdout;
+	want[SCRIPT_ERR] = env->with_stderr;
+	snprintf(req, sizeof(req), "WAHA_REQUEST=%llu",
+	    (unsigned long long)run->seq);
+	rc = script_exec_spawn(env, want, argv, req, &run->pid, run->fd);
 	free(argv);
 	free(block);
-	for (i = 0; i < 3; i++) {
-		ours = i == SCRIPT_IN;
-		if (p[i][!ours] != -1)
-			close(p[i][!ours]);
-		run->fd[i] = p[i][ours];
-	}
 	if (rc != 0) {
 		run->fail = rc == E2BIG ? 400 : 500;
 		snprintf(run->reason, sizeof(run->reason), "cannot run %s: %s",

@@ -397,6 +397,9 @@ char	*codec_utf8_fix(const void *, size_t, size_t *);
 /* codec_json.c: apart, so that only its users link jansson */
 int	 codec_json_fields(struct waha_msg *, const void *, size_t,
 	    const char *, char **);
+char	*codec_json_line(const struct waha_msg *, size_t *);
+int	 codec_json_reply(struct waha_msg *, const void *, size_t, char **,
+	    char **);
 
 /* pool.c, pool_worker.c: the dispatch core of the broker and the balancer */
 struct pool;

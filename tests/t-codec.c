@@ -50,14 +50,62 @@ fields(const char *text, const char *want, const char *desc)
 	frames_free(&m);
 }
 
+/* What codec_json_reply makes of text: "STATUS|field|...|" or "-1 cause". */
+static void
+reply(const char *text, const char *want, const char *desc)
+{
+	struct waha_msg	 m;
+	char		 got[256], *reason = NULL, *cause = NULL;
+	size_t		 i, o;
+	int		 st;
+
+	frames_init(&m);
+	st = codec_json_reply(&m, text, strlen(text), &reason, &cause);
+	o = snprintf(got, sizeof(got), "%d", st);
+	if (st == -1)
+		snprintf(got + o, sizeof(got) - o, " %s", cause);
+	else if (st != 200)
+		snprintf(got + o, sizeof(got) - o, " %s", reason);
+	for (i = 0; st == 200 && i < m.n && o + frames_size(&m, i) + 2 <
+	    sizeof(got); i++) {
+		o += snprintf(got + o, sizeof(got) - o, "|%.*s",
+		    (int)frames_size(&m, i), (const char *)frames_data(&m, i));
+	}
+	tap_is_mem(got, strlen(got), want, strlen(want), desc);
+	free(reason);
+	free(cause);
+	frames_free(&m);
+}
+
+/* The request line that codec_json_line makes of n fields. */
+static void
+line(const char **f, const size_t *len, size_t n, const char *want,
+    const char *desc)
+{
+	struct waha_msg	 m;
+	char		*s;
+	size_t		 i, slen;
+
+	frames_init(&m);
+	for (i = 0; i < n; i++)
+		frames_addmem(&m, f[i], len[i]);
+	s = codec_json_line(&m, &slen);
+	tap_is_mem(s, slen, want, strlen(want), desc);
+	free(s);
+	frames_free(&m);
+}
+
 int
 main(void)
 {
+	const char	*lf[] = { "a b", "", "l1\nl2\"q\"", "\xff\xfe",
+			    "\xe2\x82\xac", "n\0ul" };
+	const size_t	 ll[] = { 3, 0, 8, 2, 3, 4 };
 	char	*p, all[256];
 	size_t	 len;
 	int	 i;
 
-	TAP_PLAN(42);
+	TAP_PLAN(56);
 	/* RFC 4648 section 10 vectors. */
 	b64("", 0, "");
 	b64("f", 1, "Zg==");
@@ -135,5 +183,33 @@ main(void)
 	    "of file (line 1, column 3)", "bad JSON says where");
 	fields("[\"a\\u0000b\"]", "a", "an escaped NUL is kept (the field "
 	    "holds a NUL)");
+
+	line(lf, ll, 6, "[\"a b\",\"\",\"l1\\nl2\\\"q\\\"\","
+	    "{\"base64\":\"//4=\"},\"\xe2\x82\xac\",\"n\\u0000ul\"]\n",
+	    "a request line: strings, base64 for what is not UTF-8, one line");
+	line(lf, ll, 0, "[]\n", "a request without fields: []");
+	reply("[\"a\",\"\",{\"base64\":\"Zm9v\"}]", "200|a||foo",
+	    "a reply array: strings and base64 objects");
+	reply("[]", "200", "an empty array: no fields");
+	reply("{\"status\":503,\"reason\":\"busy\"}", "503 busy",
+	    "a failure object");
+	reply("{\"status\":400}", "400 the program failed",
+	    "a failure object without a reason");
+	reply("{\"status\":200}", "-1 reply object without a status of 400, "
+	    "500, 503 or 504", "200 is not a failure status");
+	reply("{\"status\":404,\"reason\":\"x\"}", "-1 reply object "
+	    "without a status of 400, 500, 503 or 504", "nor is 404");
+	reply("[1]", "-1 reply field 1 is neither a string nor "
+	    "{\"base64\": STRING}", "a number is not a field");
+	reply("[{\"base64\":\"!!\"}]", "-1 reply field 1 is neither a "
+	    "string nor {\"base64\": STRING}", "bad base64 is refused");
+	reply("[\"a\"] x", "-1 reply is not JSON: end of file expected "
+	    "near 'x' (column 7)", "trailing garbage is refused");
+	reply("hello", "-1 reply is not JSON: '[' or '{' expected near "
+	    "'hello' (column 5)", "a line that is not JSON");
+	reply("", "-1 reply is not JSON: '[' or '{' expected near end of "
+	    "file (column 0)", "an empty line");
+	reply("\"s\"", "-1 reply is not JSON: '[' or '{' expected near "
+	    "'\"s\"' (column 3)", "a JSON string is neither");
 	TAP_DONE();
 }

@@ -15,15 +15,17 @@ in_flight_queued() {
 	stat '"%d %d" % (s["services"]["busy"]["in_flight"], s["services"]["busy"]["queued"])'
 }
 
-# One running (1000 ms), two queued, the fourth refused.
+# One running (2500 ms, under --run-timeout: long enough for a loaded
+# machine to start the other clients meanwhile), two queued, the fourth
+# refused.
 jobs=""
-cli -n busy 1000 >"$SCRATCH/r1" 2>&1 &
+cli -t 20000 -n busy 2500 >"$SCRATCH/r1" 2>&1 &
 jobs="$jobs $!"
 wait_for "one running" sh -c \
     "\"$WAHA_CLI\" -u $BROKER -n mmi.stats | grep -q '\"in_flight\":1'"
-cli -n busy 10 >"$SCRATCH/r2" 2>&1 &
+cli -t 20000 -n busy 10 >"$SCRATCH/r2" 2>&1 &
 jobs="$jobs $!"
-cli -n busy 20 >"$SCRATCH/r3" 2>&1 &
+cli -t 20000 -n busy 20 >"$SCRATCH/r3" 2>&1 &
 jobs="$jobs $!"
 wait_for "two queued" sh -c \
     "\"$WAHA_CLI\" -u $BROKER -n mmi.stats | grep -q '\"queued\":2'"
@@ -31,7 +33,7 @@ is "$(in_flight_queued)" "1 2" "one request runs, two wait"
 out=$(cli -n busy 30 2>&1)
 is "$?:$out" "5:waha-cli: 503 queue full" "the fourth gets 503 queue full"
 wait $jobs
-is "$(cat "$SCRATCH/r1" "$SCRATCH/r2" "$SCRATCH/r3")" "1000
+is "$(cat "$SCRATCH/r1" "$SCRATCH/r2" "$SCRATCH/r3")" "2500
 10
 20" "the running and the queued requests complete, in order"
 

@@ -124,9 +124,20 @@ htpasswd = {
     "host-port": b"\x01example:9001",
     "host-ip": b"\x01[::1]:9001",
 }
+persist = {
+    "ok": b'\x00["a","b\\n",{"base64":"/wD+"}]',
+    "empty": b"\x00[]",
+    "fail": b'\x00{"status":503,"reason":"busy"}',
+    "fail-noreason": b'\x00{"status":500}',
+    "bad-status": b'\x00{"status":200}',
+    "bad-field": b'\x00["a",1]',
+    "not-json": b"\x00hello",
+    "request": b"\x01" + parts(b"echo", b"\xff\x00\xfe", b"", "\u00e9".encode()),
+}
 for name, seeds in (("proto", proto), ("codec", codec), ("json", json),
                     ("http-params", http), ("cli-input", cli),
-                    ("acl", acl), ("cert", cert), ("htpasswd", htpasswd)):
+                    ("acl", acl), ("cert", cert), ("htpasswd", htpasswd),
+                    ("persist", persist)):
     d = os.path.join("fuzz", "corpus", name)
     os.makedirs(d, exist_ok=True)
     for k, v in seeds.items():

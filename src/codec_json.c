@@ -143,7 +143,7 @@ reply_field(struct waha_msg *m, json_t *v)
  * success: its fields go to m and 200 is returned.  An object
  * {"status": N, "reason": "..."} is a failure: N (400, 500, 503 or 504)
  * is returned with the reason in *reason (to free).  Anything else
- * returns -1 with a cause.
+ * returns -1 with a cause, and m as it was.
  */
 int
 codec_json_reply(struct waha_msg *m, const void *text, size_t len,
@@ -151,7 +151,7 @@ codec_json_reply(struct waha_msg *m, const void *text, size_t len,
 {
 	json_error_t	 err;
 	json_t		*doc, *v;
-	size_t		 i;
+	size_t		 i, n0 = m->n;
 	int		 status = 200;
 
 	*reason = NULL;
@@ -167,6 +167,8 @@ codec_json_reply(struct waha_msg *m, const void *text, size_t len,
 			xasprintf(cause, "reply field %zu is neither a string "
 			    "nor {\"base64\": STRING}", i + 1);
 			status = -1;
+			while (m->n > n0)
+				zmq_msg_close(&m->part[--m->n]);
 			break;
 		}
 	} else {

@@ -160,7 +160,10 @@ struct http_req {
 	UT_hash_handle	 hh;
 };
 
-/* http.c */
+/* http_loop.c */
+void	 http_loop_open(struct http_env *);
+void	 http_loop_run(struct http_env *);
+void	 http_loop_close(struct http_env *);
 void	 http_loop_check(struct http_loop *);
 
 /* http_auth.c */

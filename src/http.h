@@ -157,6 +157,10 @@ struct http_req {
 	int64_t		 start;		/* us */
 	uint64_t	 corr;		/* while in loop->pending, else 0 */
 	struct event	*timer;
+	/* How the broker side hands r back: its reply, or a failure. */
+	void		(*on_reply)(struct http_req *, int, struct waha_msg *,
+			    size_t);
+	void		(*on_fail)(struct http_req *, int, const char *);
 	UT_hash_handle	 hh;
 };
 
@@ -164,7 +168,6 @@ struct http_req {
 void	 http_loop_open(struct http_env *);
 void	 http_loop_run(struct http_env *);
 void	 http_loop_close(struct http_env *);
-void	 http_loop_check(struct http_loop *);
 
 /* http_auth.c */
 struct http_auth *http_auth_new(const char *, const char *, const char **,
@@ -185,15 +188,10 @@ void	 http_conn_busy(struct http_conn *, struct http_req *);
 void	 http_conn_reply(struct http_conn *);
 void	 http_conn_complete(struct evhttp_request *, void *);
 void	 http_conn_drain(struct http_loop *);
+void	 http_conn_check(struct http_loop *);
 
 /* http_gateway.c */
 void	 http_gateway_request(struct evhttp_request *, void *);
-void	 http_gateway_reply(struct http_req *, int, struct waha_msg *,
-	    size_t);
-void	 http_gateway_error(struct http_req *, int, const char *);
-void	 http_gateway_send(struct http_req *, int, struct evbuffer *,
-	    const char *);
-void	 http_gateway_gone(struct http_req *);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);
@@ -210,6 +208,6 @@ void	 http_broker_fail_all(struct http_loop *, int, const char *);
 
 /* http_metrics.c */
 void	 http_metrics_count(struct http_loop *, int, int64_t);
-void	 http_metrics_reply(struct http_req *, const char *, size_t);
+struct evbuffer *http_metrics_text(struct http_env *, const char *, size_t);
 
 #endif

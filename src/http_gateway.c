@@ -79,7 +79,7 @@ log_request(struct http_req *r, int code, int64_t us)
 }
 
 /* Send the reply of r, with the headers every reply has, and free r. */
-void
+static void
 http_gateway_send(struct http_req *r, int code, struct evbuffer *body,
     const char *ctype)
 {
@@ -110,22 +110,6 @@ http_gateway_send(struct http_req *r, int code, struct evbuffer *body,
 	if (r->conn != NULL)
 		http_conn_reply(r->conn);
 	evhttp_send_reply(r->ev, code, NULL, body);
-	free(r);
-}
-
-/* The client of r has gone: forget the request. */
-void
-http_gateway_gone(struct http_req *r)
-{
-	struct http_loop	*loop = r->loop;
-
-	http_broker_forget(r);
-	HTTP_STAT(loop, loop->stats.gone++);
-	log_debug("http: client gone after %.1f ms, request dropped",
-	    (util_now_us() - r->start) / 1000.0);
-	/* evhttp gave the request up with the connection: it is ours. */
-	if (evhttp_request_get_connection(r->ev) == NULL)
-		evhttp_request_free(r->ev);
 	free(r);
 }
 
@@ -173,6 +157,17 @@ json_field(const void *data, size_t len)
 	return (s);
 }
 
+/* Answer r, GET /metrics, with mmi.stats at text (NULL: none). */
+static void
+metrics(struct http_req *r, const char *text, size_t len)
+{
+	struct evbuffer	*b;
+
+	b = http_metrics_text(r->loop->env, text, len);
+	http_gateway_send(r, 200, b, HTTP_CT_METRICS);
+	evbuffer_free(b);
+}
+
 /* Answer r with an error: {"error": ..., "status": N}, or a line. */
 static void
 error_n(struct http_req *r, int code, const void *reason, size_t len)
@@ -184,7 +179,7 @@ error_n(struct http_req *r, int code, const void *reason, size_t len)
 	size_t		 flen, i;
 
 	if (r->kind == HTTP_METRICS) {
-		http_metrics_reply(r, NULL, 0);
+		metrics(r, NULL, 0);
 		return;
 	}
 	if (r->kind == HTTP_HEALTH)
@@ -212,7 +207,7 @@ error_n(struct http_req *r, int code, const void *reason, size_t len)
 }
 
 /* Answer r with an error code and a reason. */
-void
+static void
 http_gateway_error(struct http_req *r, int code, const char *reason)
 {
 	error_n(r, code, reason, strlen(reason));
@@ -268,7 +263,7 @@ content_type(struct http_req *r)
  * The broker's reply to r: status and fields from first on.  Statuses
  * map to the same HTTP codes; one HTTP does not know is a 502.
  */
-void
+static void
 http_gateway_reply(struct http_req *r, int status, struct waha_msg *m,
     size_t first)
 {
@@ -278,7 +273,7 @@ http_gateway_reply(struct http_req *r, int status, struct waha_msg *m,
 
 	switch (r->kind) {
 	case HTTP_METRICS:
-		http_metrics_reply(r, status == 200 ? field : NULL, len);
+		metrics(r, status == 200 ? field : NULL, len);
 		return;
 	case HTTP_HEALTH:
 		if (status != 200)
@@ -333,6 +328,8 @@ req_new(struct http_loop *loop, struct evhttp_request *ev)
 	r->start = util_now_us();
 	r->timeout = loop->env->timeout;
 	r->type = HTTP_JSON;
+	r->on_reply = http_gateway_reply;
+	r->on_fail = http_gateway_error;
 	r->conn = http_conn_find(loop, evhttp_request_get_connection(ev));
 	if (r->conn != NULL) {
 		evhttp_request_set_on_complete_cb(ev, http_conn_complete,
@@ -411,6 +408,17 @@ reserved(struct http_req *r, const char *name, size_t len)
 	return (1);
 }
 
+/* Answer r with code, an access control refusal, unless it is 0. */
+static int
+refuse(struct http_req *r, int code)
+{
+	if (code == 0)
+		return (0);
+	http_gateway_error(r, code, code == 401 ? "authentication required" :
+	    code == 421 ? "this host name is not served here" : "not allowed");
+	return (-1);
+}
+
 /*
  * Whether the user of r may call service name: /metrics is mmi.stats to
  * the rules, /healthz mmi.services.  If not, r has been answered.
@@ -419,10 +427,10 @@ static int
 allowed(struct http_req *r, const char *name, size_t len)
 {
 	if (len == 7 && memcmp(name, "metrics", 7) == 0)
-		return (http_auth_check(r, "mmi.stats", 9, 1));
+		return (refuse(r, http_auth_check(r, "mmi.stats", 9, 1)));
 	if (len == 7 && memcmp(name, "healthz", 7) == 0)
-		return (http_auth_check(r, "mmi.services", 12, 1));
-	return (http_auth_check(r, name, len, 0));
+		return (refuse(r, http_auth_check(r, "mmi.services", 12, 1)));
+	return (refuse(r, http_auth_check(r, name, len, 0)));
 }
 
 static void
@@ -456,7 +464,7 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 	char			*name, *args = NULL, *cause = NULL;
 	size_t			 len, alen = 0;
 
-	if (http_auth_host(r) != 0)
+	if (refuse(r, http_auth_host(r)) != 0)
 		return;
 	/* A preflight carries no credentials: it needs none. */
 	if (m == EVHTTP_REQ_OPTIONS) {

@@ -46,14 +46,6 @@ wake(struct http_loop *loop, char c)
 		log_warn("http: waking loop %d", loop->id);
 }
 
-/* Exit a draining loop once nothing is in flight. */
-void
-http_loop_check(struct http_loop *loop)
-{
-	if (loop->draining && loop->stats.active == 0)
-		event_base_loopexit(loop->base, NULL);
-}
-
 static void
 drain(struct http_loop *loop)
 {
@@ -68,7 +60,7 @@ drain(struct http_loop *loop)
 	http_conn_drain(loop);
 	tv_ms(&tv, loop->env->grace);
 	evtimer_add(loop->grace_ev, &tv);
-	http_loop_check(loop);
+	http_conn_check(loop);
 }
 
 static void

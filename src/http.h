@@ -1,6 +1,15 @@
 /*
  * waha-proxy-http: the state shared by its main loop, its connections,
  * its requests, its broker socket and its metrics.
+ *
+ * Its files call one another one way only, each the ones below it:
+ *	http.c		options, main()
+ *	http_loop.c	event loops, threads, signals, draining
+ *	http_gateway.c	each request: checked, sent to the broker, answered
+ *	http_reply.c	writing replies
+ *	http_broker.c	the DEALER; hands requests back by their callbacks
+ *	http_conn.c	connections: read deadlines, clients leaving
+ *	http_auth.c, http_params.c, http_metrics.c: no calls to the others
  */
 #ifndef WAHA_HTTP_H
 #define WAHA_HTTP_H
@@ -31,6 +40,7 @@ struct evbuffer_cb_entry;
 #define HTTP_AUTH_TTL		300000	/* ms a checked password is cached */
 #define HTTP_AUTH_CACHE_MAX	4096	/* cached credentials a loop */
 #define HTTP_CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_CT_TEXT		"text/plain; charset=utf-8"
 
 /* What a request asks of the broker. */
 enum http_kind {
@@ -192,6 +202,13 @@ void	 http_conn_check(struct http_loop *);
 
 /* http_gateway.c */
 void	 http_gateway_request(struct evhttp_request *, void *);
+
+/* http_reply.c */
+void	 http_reply_send(struct http_req *, int, struct evbuffer *,
+	    const char *);
+void	 http_reply_error(struct http_req *, int, const void *, size_t);
+void	 http_reply_fields(struct http_req *, struct waha_msg *, size_t);
+const char *http_reply_type(const struct http_req *);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);

@@ -41,6 +41,12 @@ struct metric {
 static const struct metric broker_metrics[] = {
 	{ "broker_uptime_seconds", "gauge", "Time since the broker started",
 	  { "uptime_ms" }, 0.001 },
+	{ "broker_resident_memory_bytes", "gauge",
+	  "The broker's resident memory (where the system tells it)",
+	  { "rss_bytes" }, 1 },
+	{ "broker_cpu_seconds_total", "counter",
+	  "CPU time the broker has used, user and system", { "cpu_ms" },
+	  0.001 },
 	{ "broker_draining", "gauge", "1 while the broker shuts down",
 	  { "draining" }, 1 },
 	{ "broker_services", "gauge", "Services the broker knows",

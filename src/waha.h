@@ -238,6 +238,7 @@ void	*util_router(void *, const char *, int, char *, size_t, char **);
 int64_t	 util_earliest(int64_t, int64_t);
 void	 util_close(void **, int);
 uint64_t util_random64(void);
+long long util_rss(void);
 
 /*
  * curve.c, curve_clients.c, curve_zap.c: CURVE keys and certs, the authorized clients, the
@@ -374,6 +375,20 @@ struct hist {
 void	 hist_add(struct hist *, int64_t);
 double	 hist_quantile(const struct hist *, double);
 
+/*
+ * The values of the last HIST_RECENT_MS to twice that: two histograms,
+ * the older dropped as each period ends, so that quantiles follow what
+ * happens now rather than since the start.
+ */
+#define HIST_RECENT_MS	10000
+struct hist_recent {
+	struct hist	 cur;
+	struct hist	 prev;
+	int64_t		 start;		/* ms, of cur's period */
+};
+void	 hist_recent_add(struct hist_recent *, int64_t, int64_t);
+void	 hist_recent_get(struct hist_recent *, int64_t, struct hist *);
+
 /* signals.c */
 #define SIGNALS_TERM	0x01
 #define SIGNALS_HUP	0x02
@@ -405,6 +420,7 @@ struct pool_counters {
 	uint64_t	 expired;
 	uint64_t	 cancelled;	/* by their clients */
 	struct hist	 latency;
+	struct hist_recent recent;	/* latency, of late */
 };
 
 #define POOL_NOTIMER	((size_t)-1)

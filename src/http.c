@@ -29,6 +29,8 @@ static struct {
 	const char	*htpasswd, *acl;
 	const char	**hosts;
 	int		 open_probes;
+	const char	*status_path, *status_interval;
+	int		 no_status;
 } opt;
 
 static struct poptOption http_options[] = {
@@ -69,8 +71,16 @@ static struct poptOption http_options[] = {
 	  "serve requests for this Host only (repeatable; localhost and IP "
 	  "addresses always), 421 for others", "NAME" },
 	{ "open-probes", '\0', POPT_ARG_NONE, &opt.open_probes, 0,
-	  "leave /metrics and /healthz open to all, without --htpasswd or "
-	  "--acl", NULL },
+	  "leave /metrics, /healthz and the status page open to all, "
+	  "without --htpasswd or --acl", NULL },
+	{ "status-path", '\0', POPT_ARG_STRING, &opt.status_path, 0,
+	  "serve the status page at PATH and PATH.json (default /status)",
+	  "PATH" },
+	{ "no-status", '\0', POPT_ARG_NONE, &opt.no_status, 0,
+	  "no status page: /status is a service like any other", NULL },
+	{ "status-interval", '\0', POPT_ARG_STRING, &opt.status_interval, 0,
+	  "how often the status page's charts ask the broker for mmi.stats "
+	  "(default 2000)", "MS" },
 	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
@@ -98,7 +108,7 @@ auth_options(poptContext ctx, struct http_env *env)
 
 	if (opt.open_probes && opt.htpasswd == NULL && opt.acl == NULL)
 		cmdline_usage(ctx, "--open-probes: without --htpasswd or "
-		    "--acl, /metrics and /healthz are open anyway");
+		    "--acl, the gateway's own paths are open anyway");
 	if (opt.htpasswd == NULL && opt.acl == NULL && opt.hosts == NULL)
 		return;
 	env->auth = http_auth_new(opt.htpasswd, opt.acl, opt.hosts,
@@ -108,6 +118,38 @@ auth_options(poptContext ctx, struct http_env *env)
 		poptFreeContext(ctx);
 		exit(1);
 	}
+}
+
+/* The status page options: where it is, how often it samples. */
+static void
+status_options(poptContext ctx, struct http_env *env)
+{
+	const char	*p = opt.status_path;
+	size_t		 i, len;
+
+	if (opt.no_status && (p != NULL || opt.status_interval != NULL))
+		cmdline_usage(ctx, "--no-status: no --status-path or "
+		    "--status-interval without a status page");
+	env->status_interval = cmdline_num(ctx, "--status-interval",
+	    opt.status_interval, 100, 3600000, HTTP_STATUS_INTERVAL);
+	if (opt.no_status)
+		return;
+	if (p == NULL)
+		p = HTTP_STATUS_PATH;
+	if (*p == '/')
+		p++;
+	len = strlen(p);
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x21 || p[i] > 0x7e || strchr("?#%", p[i]) != NULL)
+			break;
+	}
+	if (len == 0 || i < len || len > WAHA_NAME_MAX - 5)
+		cmdline_usage(ctx, "--status-path: a path is /, then 1 to %d "
+		    "visible ASCII characters but ? # %%", WAHA_NAME_MAX - 5);
+	if (strcmp(p, "metrics") == 0 || strcmp(p, "healthz") == 0)
+		cmdline_usage(ctx, "--status-path: /%s is taken", p);
+	env->status_path = p;
+	env->samples = http_samples_new();
 }
 
 static void
@@ -144,6 +186,7 @@ options(struct http_env *env, int argc, const char **argv)
 		cmdline_usage(ctx, "--cors: an origin is visible ASCII, "
 		    "without spaces");
 	auth_options(ctx, env);
+	status_options(ctx, env);
 	poptFreeContext(ctx);
 }
 
@@ -180,6 +223,7 @@ main(int argc, char **argv)
 
 	http_loop_close(env);
 	http_auth_free(env->auth);
+	http_samples_free(env->samples);
 	zmq_ctx_term(env->zctx);
 	log_info("http: stopped");
 	return (0);

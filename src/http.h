@@ -9,7 +9,9 @@
  *	http_reply.c	writing replies
  *	http_broker.c	the DEALER; hands requests back by their callbacks
  *	http_conn.c	connections: read deadlines, clients leaving
- *	http_auth.c, http_params.c, http_metrics.c: no calls to the others
+ *	http_auth.c, http_params.c, http_metrics.c, http_status.c,
+ *	http_samples.c: no calls to the others (http_status.c reads
+ *	http_samples.c)
  */
 #ifndef WAHA_HTTP_H
 #define WAHA_HTTP_H
@@ -41,13 +43,21 @@ struct evbuffer_cb_entry;
 #define HTTP_AUTH_CACHE_MAX	4096	/* cached credentials a loop */
 #define HTTP_CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
 #define HTTP_CT_TEXT		"text/plain; charset=utf-8"
+#define HTTP_CT_HTML		"text/html; charset=utf-8"
+#define HTTP_STATUS_PATH	"status"	/* and status.json */
+#define HTTP_STATUS_INTERVAL	2000	/* ms between samples */
+#define HTTP_STATUS_SAMPLES	150	/* kept: 5 minutes at 2 s */
+#define HTTP_STATUS_SERVICES	64	/* services with a chart */
 
 /* What a request asks of the broker. */
 enum http_kind {
 	HTTP_CALL,		/* GET or POST /SERVICE */
 	HTTP_PROBE,		/* HEAD /SERVICE: mmi.service */
 	HTTP_METRICS,		/* GET /metrics: mmi.stats */
-	HTTP_HEALTH		/* GET /healthz: mmi.services */
+	HTTP_HEALTH,		/* GET /healthz: mmi.services */
+	HTTP_STATUS,		/* GET /status: mmi.stats as a page */
+	HTTP_STATUS_JSON,	/* GET /status.json: mmi.stats */
+	HTTP_POLL		/* loop 0's sample for the page's charts */
 };
 
 /* How a reply is written. */
@@ -109,6 +119,9 @@ struct http_env {
 	int		 body_timeout;		/* ms, -1 none */
 	int		 grace;		/* ms */
 	struct http_auth *auth;		/* NULL: no access control */
+	const char	*status_path;	/* without its /; NULL: no page */
+	int		 status_interval;	/* ms */
+	struct http_samples *samples;	/* the page's charts */
 	void		*zctx;
 	struct http_loop *loops;
 	char		 bound[128];	/* address:port actually bound */
@@ -127,6 +140,8 @@ struct http_loop {
 	struct event	*wake_ev;
 	struct event	*grace_ev;
 	struct event	*accept_ev;	/* listening again after EMFILE */
+	struct event	*poll_ev;	/* loop 0: the status page's samples */
+	struct http_req	*poll;		/* the sample on its way */
 	int		 draining;
 	void		*dealer;
 	void		*monitor;
@@ -222,6 +237,25 @@ void	 http_broker_begin(struct http_loop *, int);
 int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);
+
+/* One service at one sample of http_samples.c; NAN: nothing to show. */
+struct http_point {
+	float		 rate;		/* requests/s since the last sample */
+	float		 errors;	/* errors/s */
+	float		 p50, p99;	/* ms, recent */
+};
+
+/* http_samples.c */
+struct http_samples *http_samples_new(void);
+void	 http_samples_free(struct http_samples *);
+void	 http_samples_add(struct http_samples *, const char *, size_t);
+size_t	 http_samples_window(struct http_samples *, const char *,
+	    struct http_point *);
+double	 http_samples_cpu(struct http_samples *);
+
+/* http_status.c */
+struct evbuffer *http_status_page(struct http_env *, const char *, size_t,
+	    const char *);
 
 /* http_metrics.c */
 void	 http_metrics_count(struct http_loop *, int, int64_t);

@@ -38,14 +38,40 @@ metrics(struct http_req *r, const char *text, size_t len)
 }
 
 /*
+ * Answer r, GET /status, with the page of the mmi.stats document at text,
+ * or of why there is none.  Its headers forbid any script, frame or load.
+ */
+static void
+status_page(struct http_req *r, const char *text, size_t len,
+    const char *why)
+{
+	struct evbuffer	*b;
+
+	b = http_status_page(r->loop->env, text, len, why);
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+	    "Content-Security-Policy", "default-src 'none'; "
+	    "style-src 'unsafe-inline'; frame-ancestors 'none'");
+	http_reply_send(r, 200, b, HTTP_CT_HTML);
+	evbuffer_free(b);
+}
+
+/*
  * Answer r with an error, or for the gateway's own paths with what they
  * answer when the broker does not.
  */
 static void
 fail_n(struct http_req *r, int code, const void *reason, size_t len)
 {
+	char	 why[256];
+
 	if (r->kind == HTTP_METRICS) {
 		metrics(r, NULL, 0);
+		return;
+	}
+	if (r->kind == HTTP_STATUS) {
+		snprintf(why, sizeof(why), "%d %.*s", code, (int)len,
+		    (const char *)reason);
+		status_page(r, NULL, 0, why);
 		return;
 	}
 	if (r->kind == HTTP_HEALTH)
@@ -83,6 +109,20 @@ reply(struct http_req *r, int status, struct waha_msg *m,
 	case HTTP_METRICS:
 		metrics(r, status == 200 ? field : NULL, len);
 		return;
+	case HTTP_STATUS:
+		if (status != 200)
+			break;
+		status_page(r, field, len, NULL);
+		return;
+	case HTTP_STATUS_JSON:
+		if (status != 200)
+			break;
+		if ((b = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new");
+		evbuffer_add(b, field, len);
+		http_reply_send(r, 200, b, http_reply_type(r));
+		evbuffer_free(b);
+		return;
 	case HTTP_HEALTH:
 		if (status != 200)
 			break;
@@ -92,6 +132,8 @@ reply(struct http_req *r, int status, struct waha_msg *m,
 		http_reply_send(r, 200, b, HTTP_CT_TEXT);
 		evbuffer_free(b);
 		return;
+	case HTTP_POLL:
+		break;
 	case HTTP_PROBE:
 		if (status == 200)
 			status = len == 3 && memcmp(field, "200", 3) == 0 ?
@@ -190,28 +232,64 @@ call(struct http_req *r, const char *name, size_t len, const char *args,
 	send_or_fail(r);
 }
 
-/* /metrics and /healthz; returns 0 for any other name. */
+/*
+ * Which of the gateway's own paths name (len bytes, without its /) is:
+ * /metrics, /healthz, the status page and its JSON; HTTP_CALL for a
+ * service.
+ */
+static enum http_kind
+own_path(const struct http_env *env, const char *name, size_t len)
+{
+	const char	*sp = env->status_path;
+	size_t		 sl = sp != NULL ? strlen(sp) : 0;
+
+	if (len == 7 && memcmp(name, "metrics", 7) == 0)
+		return (HTTP_METRICS);
+	if (len == 7 && memcmp(name, "healthz", 7) == 0)
+		return (HTTP_HEALTH);
+	if (sp == NULL || len < sl || memcmp(name, sp, sl) != 0)
+		return (HTTP_CALL);
+	if (len == sl)
+		return (HTTP_STATUS);
+	if (len == sl + 5 && memcmp(name + sl, ".json", 5) == 0)
+		return (HTTP_STATUS_JSON);
+	return (HTTP_CALL);
+}
+
+static const char *
+own_type(enum http_kind kind)
+{
+	switch (kind) {
+	case HTTP_METRICS:
+		return (HTTP_CT_METRICS);
+	case HTTP_STATUS:
+		return (HTTP_CT_HTML);
+	default:
+		return (NULL);
+	}
+}
+
+/* The gateway's own paths; returns 0 for a service. */
 static int
-reserved(struct http_req *r, const char *name, size_t len)
+reserved(struct http_req *r, enum http_kind kind)
 {
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(r->ev);
-	int			 metrics;
 
-	if (len != 7 || (memcmp(name, "metrics", 7) != 0 &&
-	    memcmp(name, "healthz", 7) != 0))
+	if (kind == HTTP_CALL)
 		return (0);
-	metrics = name[0] == 'm';
-	r->type = HTTP_PLAIN;
+	if (kind != HTTP_STATUS_JSON)
+		r->type = HTTP_PLAIN;
 	if (r->timeout < 0 || r->timeout > HTTP_PROBE_TIMEOUT)
 		r->timeout = HTTP_PROBE_TIMEOUT;
 	if (m == EVHTTP_REQ_POST)
 		not_allowed(r, ALLOW_RESERVED);
-	else if (metrics && m == EVHTTP_REQ_HEAD)
-		http_reply_send(r, 200, NULL, HTTP_CT_METRICS);
-	else if (metrics)
-		ask_broker(r, HTTP_METRICS, "mmi.stats", NULL, 0);
+	else if (m == EVHTTP_REQ_HEAD && kind != HTTP_HEALTH)
+		http_reply_send(r, 200, NULL, own_type(kind) != NULL ?
+		    own_type(kind) : http_reply_type(r));
+	else if (kind == HTTP_HEALTH)
+		ask_broker(r, kind, "mmi.services", NULL, 0);
 	else
-		ask_broker(r, HTTP_HEALTH, "mmi.services", NULL, 0);
+		ask_broker(r, kind, "mmi.stats", NULL, 0);
 	return (1);
 }
 
@@ -227,16 +305,18 @@ refuse(struct http_req *r, int code)
 }
 
 /*
- * Whether the user of r may call service name: /metrics is mmi.stats to
- * the rules, /healthz mmi.services.  If not, r has been answered.
+ * Whether the user of r may call service name, of kind: /healthz is
+ * mmi.services to the rules, /metrics and the status page mmi.stats.  If
+ * not, r has been answered.
  */
 static int
-allowed(struct http_req *r, const char *name, size_t len)
+allowed(struct http_req *r, enum http_kind kind, const char *name,
+    size_t len)
 {
-	if (len == 7 && memcmp(name, "metrics", 7) == 0)
-		return (refuse(r, http_auth_check(r, "mmi.stats", 9, 1)));
-	if (len == 7 && memcmp(name, "healthz", 7) == 0)
+	if (kind == HTTP_HEALTH)
 		return (refuse(r, http_auth_check(r, "mmi.services", 12, 1)));
+	if (kind != HTTP_CALL)
+		return (refuse(r, http_auth_check(r, "mmi.stats", 9, 1)));
 	return (refuse(r, http_auth_check(r, name, len, 0)));
 }
 
@@ -266,6 +346,7 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 	struct http_req		*r = req_new(arg, ev);
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(ev);
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(ev);
+	enum http_kind		 kind;
 	struct evbuffer		*body;
 	const char		*text, *why;
 	char			*name, *args = NULL, *cause = NULL;
@@ -288,7 +369,8 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 		    "malformed percent-encoding in the path");
 		return;
 	}
-	if (allowed(r, name, len) != 0 || reserved(r, name, len)) {
+	kind = own_path(r->loop->env, name, len);
+	if (allowed(r, kind, name, len) != 0 || reserved(r, kind)) {
 		free(name);
 		return;
 	}

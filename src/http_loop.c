@@ -57,6 +57,8 @@ drain(struct http_loop *loop)
 	if (loop->bound != NULL)
 		evhttp_del_accept_socket(loop->http, loop->bound);
 	loop->bound = NULL;
+	if (loop->poll_ev != NULL)
+		event_del(loop->poll_ev);
 	http_conn_drain(loop);
 	tv_ms(&tv, loop->env->grace);
 	evtimer_add(loop->grace_ev, &tv);
@@ -184,6 +186,70 @@ base_new(int changelist)
 	return (base);
 }
 
+/* A sample for the status page has come back, or has failed. */
+static void
+poll_reply(struct http_req *r, int status, struct waha_msg *m, size_t first)
+{
+	if (status == 200 && first < m->n)
+		http_samples_add(r->loop->env->samples, frames_data(m, first),
+		    frames_size(m, first));
+	else
+		http_samples_add(r->loop->env->samples, NULL, 0);
+	r->loop->poll = NULL;
+	free(r);
+}
+
+static void
+poll_fail(struct http_req *r, int code, const char *reason)
+{
+	log_debug("http: status sample: %d %s", code, reason);
+	http_samples_add(r->loop->env->samples, NULL, 0);
+	r->loop->poll = NULL;
+	free(r);
+}
+
+/*
+ * Every --status-interval, loop 0 asks the broker for mmi.stats for the
+ * status page's charts, through its DEALER like any request; one at a
+ * time, so a slow broker is not asked again before it has answered.
+ */
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_loop	*loop = arg;
+	struct http_req		*r;
+
+	if (loop->poll != NULL || loop->draining)
+		return;
+	r = xcalloc(1, sizeof(*r));
+	r->loop = loop;
+	r->kind = HTTP_POLL;
+	r->start = util_now_us();
+	r->timeout = loop->env->status_interval < HTTP_PROBE_TIMEOUT ?
+	    loop->env->status_interval : HTTP_PROBE_TIMEOUT;
+	r->on_reply = poll_reply;
+	r->on_fail = poll_fail;
+	http_broker_begin(loop, r->timeout);
+	frames_addstr(&loop->out, "mmi.stats");
+	if (http_broker_send(r) != 0) {
+		http_samples_add(loop->env->samples, NULL, 0);
+		free(r);
+		return;
+	}
+	loop->poll = r;
+}
+
+static void
+poll_open(struct http_loop *loop)
+{
+	struct timeval	 tv;
+
+	tv_ms(&tv, loop->env->status_interval);
+	if ((loop->poll_ev = event_new(loop->base, -1, EV_PERSIST, on_poll,
+	    loop)) == NULL || event_add(loop->poll_ev, &tv) != 0)
+		fatalx("http: cannot make the status page's timer");
+}
+
 static void
 loop_open(struct http_env *env, struct http_loop *loop, int id)
 {
@@ -226,6 +292,8 @@ loop_open(struct http_env *env, struct http_loop *loop, int id)
 		fatalx("http: cannot make the loop's events");
 	if (http_broker_open(loop, &cause) != 0)
 		fatalx("broker: %s", cause);
+	if (id == 0 && env->samples != NULL)
+		poll_open(loop);
 }
 
 static void
@@ -233,6 +301,12 @@ loop_close(struct http_loop *loop)
 {
 	/* Closing the connections drops what is still in flight. */
 	evhttp_free(loop->http);
+	if (loop->poll != NULL) {
+		http_broker_forget(loop->poll);
+		free(loop->poll);
+	}
+	if (loop->poll_ev != NULL)
+		event_free(loop->poll_ev);
 	http_broker_close(loop);
 	event_free(loop->wake_ev);
 	event_free(loop->grace_ev);

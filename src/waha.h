@@ -410,6 +410,15 @@ char	*codec_utf8_fix(const void *, size_t, size_t *);
 int	 codec_json_fields(struct waha_msg *, const void *, size_t,
 	    const char *, char **);
 
+/* stats.c: reading mmi.stats documents (jansson's json_t) */
+struct json_t;
+int64_t	 stats_int(struct json_t *, const char *);
+uint64_t stats_errors(struct json_t *);
+int64_t	 stats_dt(struct json_t *, struct json_t *);
+double	 stats_rate(uint64_t, uint64_t, int64_t);
+double	 stats_recent(struct json_t *, const char *);
+int	 stats_silent(struct json_t *, struct json_t *);
+
 /* pool.c, pool_worker.c: the dispatch core of the broker and the balancer */
 struct pool;
 struct pool_service;

@@ -19,6 +19,7 @@ run=$top/run
 
 deps="build-essential autoconf automake autoconf-archive pkgconf
     libzmq3-dev libevent-dev libjansson-dev libpopt-dev uthash-dev
+    libcrypt-dev libsodium-dev libncurses-dev
     apache2-utils python3 python3-zmq curl mandoc man-db"
 
 say() {

@@ -53,22 +53,6 @@ esc(struct evbuffer *b, const char *s)
 	}
 }
 
-/* A duration in ms as a person reads it: 850 ms, 12.5 s, 3 min, 2 h. */
-static void
-duration(char *buf, size_t len, double ms)
-{
-	if (ms < 1000)
-		snprintf(buf, len, "%.0f ms", ms);
-	else if (ms < 60000)
-		snprintf(buf, len, "%.1f s", ms / 1000);
-	else if (ms < 3600000)
-		snprintf(buf, len, "%.0f min", ms / 60000);
-	else if (ms < 86400000)
-		snprintf(buf, len, "%.1f h", ms / 3600000);
-	else
-		snprintf(buf, len, "%.1f d", ms / 86400000);
-}
-
 /* A cell with v to prec decimals, or a dash for NAN. */
 static void
 td_num(struct evbuffer *b, double v, int prec)
@@ -177,7 +161,7 @@ service_row(struct evbuffer *b, struct http_env *env, const char *name,
 	size_t			 n;
 
 	n = http_samples_window(env->samples, name, pt);
-	duration(age, sizeof(age), stats_int(s, "oldest_queued_ms"));
+	stats_age(age, sizeof(age), stats_int(s, "oldest_queued_ms"));
 	evbuffer_add_printf(b, "<tr%s><th scope=\"row\">",
 	    stats_int(s, "workers") == 0 ? " class=\"bad\"" :
 	    stats_int(s, "queued") > 0 ? " class=\"warn\"" : "");
@@ -245,7 +229,7 @@ worker_row(struct evbuffer *b, json_t *w, int64_t heartbeat)
 		state = "leaving", cls = " class=\"warn\"";
 	if (heartbeat > 0 && ms > 2 * heartbeat)
 		state = "silent", cls = " class=\"bad\"";
-	duration(age, sizeof(age), ms);
+	stats_age(age, sizeof(age), ms);
 	evbuffer_add_printf(b, "<tr%s><td>", cls);
 	esc(b, json_string_value(json_object_get(w, "service")));
 	evbuffer_add(b, "</td><td class=\"id\"><code>", 26);
@@ -291,7 +275,7 @@ summary(struct evbuffer *b, struct http_env *env, json_t *doc)
 	char	 up[32];
 	double	 cpu = http_samples_cpu(env->samples);
 
-	duration(up, sizeof(up), stats_int(doc, "uptime_ms"));
+	stats_age(up, sizeof(up), stats_int(doc, "uptime_ms"));
 	evbuffer_add(b, "<p class=\"sum\">version ", 23);
 	esc(b, json_string_value(json_object_get(doc, "version")));
 	evbuffer_add_printf(b, ", pid %lld, up %s", (long long)stats_int(doc, "pid"),
@@ -320,7 +304,8 @@ static const char style[] =
     "th:first-child,td:first-child,td.err,tbody th{text-align:left}"
     "thead th{background:#f2f2f2}tr.warn{background:#fff6d6}"
     "tr.bad{background:#fde0e0}code{font-size:.95em}"
-    "td.chart{padding:1px 4px;white-space:nowrap}td.id{text-align:left}"
+    "td.chart{padding:1px 4px;white-space:nowrap;text-align:left}"
+    "td.id{text-align:left}"
     "svg{background:#fafafa;"
     "border:1px solid #e4e4e4;vertical-align:middle}"
     "path{fill:none;stroke-width:1.5}path.rate{stroke:#1f6fd1}"

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -79,4 +80,20 @@ stats_silent(json_t *doc, json_t *w)
 	int64_t	 hb = stats_int(doc, "heartbeat_ms");
 
 	return (hb > 0 && stats_int(w, "last_heartbeat_ms") > 2 * hb);
+}
+
+/* A duration in ms as a person reads it, in buf: 850 ms, 12.5 s, 3 min. */
+void
+stats_age(char *buf, size_t len, double ms)
+{
+	if (ms < 1000)
+		snprintf(buf, len, "%.0f ms", ms);
+	else if (ms < 60000)
+		snprintf(buf, len, "%.1f s", ms / 1000);
+	else if (ms < 3600000)
+		snprintf(buf, len, "%.0f min", ms / 60000);
+	else if (ms < 86400000)
+		snprintf(buf, len, "%.1f h", ms / 3600000);
+	else
+		snprintf(buf, len, "%.1f d", ms / 86400000);
 }

@@ -405,6 +405,7 @@ void	*codec_hex_decode(const char *, size_t, size_t *);
 int	 codec_hex_digit(int);
 int	 codec_utf8_valid(const void *, size_t);
 char	*codec_utf8_fix(const void *, size_t, size_t *);
+char	*codec_printable(const void *, size_t);
 
 /* codec_json.c: apart, so that only its users link jansson */
 int	 codec_json_fields(struct waha_msg *, const void *, size_t,
@@ -418,6 +419,7 @@ int64_t	 stats_dt(struct json_t *, struct json_t *);
 double	 stats_rate(uint64_t, uint64_t, int64_t);
 double	 stats_recent(struct json_t *, const char *);
 int	 stats_silent(struct json_t *, struct json_t *);
+void	 stats_age(char *, size_t, double);
 
 /* pool.c, pool_worker.c: the dispatch core of the broker and the balancer */
 struct pool;

@@ -21,6 +21,8 @@
 
 #define CHART_W		300	/* the viewBox of a chart */
 #define CHART_H		40
+#define CHART_SHOW_W	200	/* its size on the page, in px */
+#define CHART_SHOW_H	32
 
 /* Append s, escaped for HTML text and attribute values. */
 static void
@@ -122,8 +124,9 @@ chart(struct evbuffer *b, const struct http_point *pt, size_t n, int interval)
 	rmax = window_max(pt, n, offsetof(struct http_point, rate));
 	lmax = window_max(pt, n, offsetof(struct http_point, p99));
 	evbuffer_add_printf(b, "<td class=\"chart\"><svg viewBox=\"0 0 %d %d\""
-	    " width=\"%d\" height=\"%d\" role=\"img\"><title>", CHART_W,
-	    CHART_H, CHART_W, CHART_H);
+	    " width=\"%d\" height=\"%d\" preserveAspectRatio=\"none\" "
+	    "role=\"img\"><title>", CHART_W, CHART_H, CHART_SHOW_W,
+	    CHART_SHOW_H);
 	evbuffer_add_printf(b, "requests/s (max %.1f) and p99 latency "
 	    "(max %.1f ms) over the last %.0f s</title>", rmax, lmax,
 	    (double)interval * (n - 1) / 1000);
@@ -308,7 +311,7 @@ static const char style[] =
     "td.id{text-align:left}"
     "svg{background:#fafafa;"
     "border:1px solid #e4e4e4;vertical-align:middle}"
-    "path{fill:none;stroke-width:1.5}path.rate{stroke:#1f6fd1}"
+    "path{fill:none;stroke-width:1.5;vector-effect:non-scaling-stroke}path.rate{stroke:#1f6fd1}"
     "path.lat{stroke:#d9731f}b.rate{color:#1f6fd1}b.lat{color:#d9731f}"
     ".max{display:inline-block;min-width:7em;text-align:left;"
     "font-size:.85em;margin-left:4px;vertical-align:middle}.down{color:#b00;font-weight:bold}"

@@ -19,7 +19,7 @@ run=$top/run
 
 deps="build-essential autoconf automake autoconf-archive pkgconf
     libzmq3-dev libevent-dev libjansson-dev libpopt-dev uthash-dev
-    libcrypt-dev libsodium-dev
+    libcrypt-dev libsodium-dev libncurses-dev
     apache2-utils python3 python3-zmq curl mandoc man-db"
 
 say() {
@@ -123,5 +123,6 @@ cat <<'EOF'
     ./src/waha-cli -o json -n system.user.check admin wrong    # ["3"]
     curl -g 'http://127.0.0.1:9001/system.user.check?args=["admin","admin"]'
     curl 'http://127.0.0.1:9001/metrics'
+    ./src/waha-top                     # watch it; or open http://127.0.0.1:9001/status
   stop them with ./quickstart.sh stop; run the tests with make check
 EOF

@@ -4,9 +4,12 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -38,15 +41,29 @@ latency_json(const struct hist *h)
 	    "p99", hist_quantile(h, 0.99) / 1000.0));
 }
 
+/* The recent latency: quantiles over the last 10 to 20 s, and a count. */
 static json_t *
-service_json(const struct pool_service *s)
+recent_json(struct hist_recent *r, int64_t now)
+{
+	struct hist	 h;
+
+	hist_recent_get(r, now, &h);
+	return (json_pack("{s:f, s:f, s:I}",
+	    "p50", hist_quantile(&h, 0.50) / 1000.0,
+	    "p99", hist_quantile(&h, 0.99) / 1000.0,
+	    "count", (json_int_t)h.count));
+}
+
+static json_t *
+service_json(struct pool_service *s, int64_t now)
 {
 	struct pool_req	*oldest = TAILQ_FIRST(&s->queue);
 	int64_t		 age = 0;
 
 	if (oldest != NULL)
 		age = (util_now_us() - oldest->arrived) / 1000;
-	return (json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+	return (json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
+	    " s:o}",
 	    "workers", (json_int_t)s->nworkers,
 	    "capacity", (json_int_t)s->capacity,
 	    "in_flight", (json_int_t)s->inflight,
@@ -56,7 +73,8 @@ service_json(const struct pool_service *s)
 	    "expired", (json_int_t)s->stats.expired,
 	    "cancelled", (json_int_t)s->stats.cancelled,
 	    "errors", statuses_json(&s->stats),
-	    "latency_ms", latency_json(&s->stats.latency)));
+	    "latency_ms", latency_json(&s->stats.latency),
+	    "recent_latency_ms", recent_json(&s->stats.recent, now)));
 }
 
 static json_t *
@@ -76,6 +94,18 @@ worker_json(const struct pool_worker *w, int64_t now)
 	    "cancel", (w->features & WAHA_FEAT_CANCEL) != 0));
 }
 
+/* CPU time the broker has used, user and system, in ms. */
+static int64_t
+cpu_ms(void)
+{
+	struct rusage	 ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return (0);
+	return ((int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
+}
+
 /* The mmi.stats document, as compact JSON text (caller frees). */
 char *
 broker_mmi_stats(struct broker_env *env)
@@ -85,10 +115,11 @@ broker_mmi_stats(struct broker_env *env)
 	struct pool_worker	*w, *wtmp;
 	json_t			*doc, *services, *workers, *totals;
 	int64_t			 now = util_now_ms();
+	long long		 rss;
 	char			*text;
 
 	totals = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:o, s:o, s:o}",
+	    " s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
 	    "requests", (json_int_t)(p->total.requests + env->mmi_requests),
 	    "replies", (json_int_t)p->replies,
 	    "expired", (json_int_t)p->total.expired,
@@ -103,17 +134,22 @@ broker_mmi_stats(struct broker_env *env)
 	    "mmi_requests", (json_int_t)env->mmi_requests,
 	    "mdp_dropped", statuses_json(&env->mdp),
 	    "errors", statuses_json(&p->total),
-	    "latency_ms", latency_json(&p->total.latency));
+	    "latency_ms", latency_json(&p->total.latency),
+	    "recent_latency_ms", recent_json(&p->total.recent, now));
 	services = json_object();
 	HASH_ITER(hh, p->services, s, stmp)
-		json_object_set_new(services, s->name, service_json(s));
+		json_object_set_new(services, s->name, service_json(s, now));
 	workers = json_array();
 	HASH_ITER(hh, p->workers, w, wtmp)
 		json_array_append_new(workers, worker_json(w, now));
-	doc = json_pack("{s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
-	    " s:o}",
+	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I,"
+	    " s:I, s:I, s:o, s:o, s:o}",
 	    "version", PACKAGE_VERSION,
+	    "pid", (json_int_t)getpid(),
 	    "uptime_ms", (json_int_t)(now - env->started),
+	    "cpu_ms", (json_int_t)cpu_ms(),
+	    "heartbeat_ms", (json_int_t)p->cf.heartbeat,
+	    "liveness", (json_int_t)p->cf.liveness,
 	    "draining", env->pool->draining,
 	    "services_known", (json_int_t)p->nservices,
 	    "workers_known", (json_int_t)p->nworkers,
@@ -125,6 +161,8 @@ broker_mmi_stats(struct broker_env *env)
 	    "workers", workers);
 	if (doc == NULL)
 		fatalx("mmi.stats: cannot build the document");
+	if ((rss = util_rss()) >= 0)
+		json_object_set_new(doc, "rss_bytes", json_integer(rss));
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(doc);
 	if (text == NULL)

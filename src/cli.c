@@ -281,7 +281,7 @@ report(struct waha_msg *rep, int status, size_t first)
 	char	*reason;
 
 	if (first < rep->n && frames_size(rep, first) > 0)
-		reason = cli_io_printable(frames_data(rep, first),
+		reason = codec_printable(frames_data(rep, first),
 		    frames_size(rep, first));
 	else
 		reason = xstrdup(proto_status_text(status));

@@ -46,6 +46,5 @@ int	 cli_io_parse_sep(const char *, char *);
 int	 cli_io_read(struct cli_env *, const char **, struct waha_msg *,
 	    char **);
 int	 cli_io_write(struct cli_env *, struct waha_msg *, size_t, FILE *);
-char	*cli_io_printable(const void *, size_t);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,5 +245,35 @@ codec_utf8_fix(const void *data, size_t len, size_t *outlen)
 	}
 	out[o] = '\0';
 	*outlen = o;
+	return (out);
+}
+
+/*
+ * A copy of text from the network (a reason, a name) that is safe to
+ * print on a terminal: bytes that are not UTF-8 become U+FFFD, control characters
+ * (C0, DEL and C1) become \xHH or \u00HH.
+ */
+char *
+codec_printable(const void *data, size_t len)
+{
+	const unsigned char	*p;
+	char			*fixed, *out, *o;
+	size_t			 flen, i;
+
+	fixed = codec_utf8_fix(data, len, &flen);
+	p = (const unsigned char *)fixed;
+	out = o = xmalloc(4 * flen + 1);
+	for (i = 0; i < flen; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			o += sprintf(o, "\\x%02x", p[i]);
+		else if (p[i] == 0xc2 && i + 1 < flen && p[i + 1] >= 0x80 &&
+		    p[i + 1] < 0xa0)
+			o += sprintf(o, "\\u%04x", p[++i]);
+		else
+			*o++ = p[i];
+	}
+
+	*o = '\0';
+	free(fixed);
 	return (out);
 }

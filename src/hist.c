@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "waha.h"
 
 static int
@@ -58,4 +60,38 @@ hist_quantile(const struct hist *h, double q)
 	if (i >= HIST_BUCKETS - 1)
 		return (bucket_low(HIST_BUCKETS - 1));
 	return ((bucket_low(i) + bucket_low(i + 1)) / 2);
+}
+
+/* Start the period of now, dropping what is older than the last one. */
+static void
+rotate(struct hist_recent *r, int64_t now)
+{
+	if (now - r->start < HIST_RECENT_MS)
+		return;
+	if (now - r->start < 2 * HIST_RECENT_MS)
+		r->prev = r->cur;
+	else
+		memset(&r->prev, 0, sizeof(r->prev));
+	memset(&r->cur, 0, sizeof(r->cur));
+	r->start = now - (now - r->start) % HIST_RECENT_MS;
+}
+
+/* Count one value (microseconds) at now (ms). */
+void
+hist_recent_add(struct hist_recent *r, int64_t now, int64_t v)
+{
+	rotate(r, now);
+	hist_add(&r->cur, v);
+}
+
+/* The values of the last one or two periods at now (ms), in out. */
+void
+hist_recent_get(struct hist_recent *r, int64_t now, struct hist *out)
+{
+	int	 i;
+
+	rotate(r, now);
+	for (i = 0; i < HIST_BUCKETS; i++)
+		out->bucket[i] = r->cur.bucket[i] + r->prev.bucket[i];
+	out->count = r->cur.count + r->prev.count;
 }

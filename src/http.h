@@ -1,6 +1,17 @@
 /*
  * waha-proxy-http: the state shared by its main loop, its connections,
  * its requests, its broker socket and its metrics.
+ *
+ * Its files call one another one way only, each the ones below it:
+ *	http.c		options, main()
+ *	http_loop.c	event loops, threads, signals, draining
+ *	http_gateway.c	each request: checked, sent to the broker, answered
+ *	http_reply.c	writing replies
+ *	http_broker.c	the DEALER; hands requests back by their callbacks
+ *	http_conn.c	connections: read deadlines, clients leaving
+ *	http_auth.c, http_params.c, http_metrics.c, http_status.c,
+ *	http_samples.c: no calls to the others (http_status.c reads
+ *	http_samples.c)
  */
 #ifndef WAHA_HTTP_H
 #define WAHA_HTTP_H
@@ -31,13 +42,22 @@ struct evbuffer_cb_entry;
 #define HTTP_AUTH_TTL		300000	/* ms a checked password is cached */
 #define HTTP_AUTH_CACHE_MAX	4096	/* cached credentials a loop */
 #define HTTP_CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_CT_TEXT		"text/plain; charset=utf-8"
+#define HTTP_CT_HTML		"text/html; charset=utf-8"
+#define HTTP_STATUS_PATH	"status"	/* and status.json */
+#define HTTP_STATUS_INTERVAL	2000	/* ms between samples */
+#define HTTP_STATUS_SAMPLES	150	/* kept: 5 minutes at 2 s */
+#define HTTP_STATUS_SERVICES	64	/* services with a chart */
 
 /* What a request asks of the broker. */
 enum http_kind {
 	HTTP_CALL,		/* GET or POST /SERVICE */
 	HTTP_PROBE,		/* HEAD /SERVICE: mmi.service */
 	HTTP_METRICS,		/* GET /metrics: mmi.stats */
-	HTTP_HEALTH		/* GET /healthz: mmi.services */
+	HTTP_HEALTH,		/* GET /healthz: mmi.services */
+	HTTP_STATUS,		/* GET /status: mmi.stats as a page */
+	HTTP_STATUS_JSON,	/* GET /status.json: mmi.stats */
+	HTTP_POLL		/* loop 0's sample for the page's charts */
 };
 
 /* How a reply is written. */
@@ -99,6 +119,9 @@ struct http_env {
 	int		 body_timeout;		/* ms, -1 none */
 	int		 grace;		/* ms */
 	struct http_auth *auth;		/* NULL: no access control */
+	const char	*status_path;	/* without its /; NULL: no page */
+	int		 status_interval;	/* ms */
+	struct http_samples *samples;	/* the page's charts */
 	void		*zctx;
 	struct http_loop *loops;
 	char		 bound[128];	/* address:port actually bound */
@@ -117,6 +140,8 @@ struct http_loop {
 	struct event	*wake_ev;
 	struct event	*grace_ev;
 	struct event	*accept_ev;	/* listening again after EMFILE */
+	struct event	*poll_ev;	/* loop 0: the status page's samples */
+	struct http_req	*poll;		/* the sample on its way */
 	int		 draining;
 	void		*dealer;
 	void		*monitor;
@@ -161,11 +186,17 @@ struct http_req {
 	int64_t		 start;		/* us */
 	uint64_t	 corr;		/* while in loop->pending, else 0 */
 	struct event	*timer;
+	/* How the broker side hands r back: its reply, or a failure. */
+	void		(*on_reply)(struct http_req *, int, struct waha_msg *,
+			    size_t);
+	void		(*on_fail)(struct http_req *, int, const char *);
 	UT_hash_handle	 hh;
 };
 
-/* http.c */
-void	 http_loop_check(struct http_loop *);
+/* http_loop.c */
+void	 http_loop_open(struct http_env *);
+void	 http_loop_run(struct http_env *);
+void	 http_loop_close(struct http_env *);
 
 /* http_auth.c */
 struct htuser;
@@ -192,15 +223,17 @@ void	 http_conn_reply(struct http_conn *);
 void	 http_conn_sent(struct http_conn *);
 void	 http_conn_complete(struct evhttp_request *, void *);
 void	 http_conn_drain(struct http_loop *);
+void	 http_conn_check(struct http_loop *);
 
 /* http_gateway.c */
 void	 http_gateway_request(struct evhttp_request *, void *);
-void	 http_gateway_reply(struct http_req *, int, struct waha_msg *,
-	    size_t);
-void	 http_gateway_error(struct http_req *, int, const char *);
-void	 http_gateway_send(struct http_req *, int, struct evbuffer *,
+
+/* http_reply.c */
+void	 http_reply_send(struct http_req *, int, struct evbuffer *,
 	    const char *);
-void	 http_gateway_gone(struct http_req *);
+void	 http_reply_error(struct http_req *, int, const void *, size_t);
+void	 http_reply_fields(struct http_req *, struct waha_msg *, size_t);
+const char *http_reply_type(const struct http_req *);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);
@@ -215,8 +248,27 @@ int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);
 
+/* One service at one sample of http_samples.c; NAN: nothing to show. */
+struct http_point {
+	float		 rate;		/* requests/s since the last sample */
+	float		 errors;	/* errors/s */
+	float		 p50, p99;	/* ms, recent */
+};
+
+/* http_samples.c */
+struct http_samples *http_samples_new(void);
+void	 http_samples_free(struct http_samples *);
+void	 http_samples_add(struct http_samples *, const char *, size_t);
+size_t	 http_samples_window(struct http_samples *, const char *,
+	    struct http_point *);
+double	 http_samples_cpu(struct http_samples *);
+
+/* http_status.c */
+struct evbuffer *http_status_page(struct http_env *, const char *, size_t,
+	    const char *);
+
 /* http_metrics.c */
 void	 http_metrics_count(struct http_loop *, int, int64_t);
-void	 http_metrics_reply(struct http_req *, const char *, size_t);
+struct evbuffer *http_metrics_text(struct http_env *, const char *, size_t);
 
 #endif

@@ -318,8 +318,8 @@ http_auth_host_allowed(const char **hosts, const char *host)
 }
 
 /*
- * Check the Host header of r against --allow-host.  Returns 0 to go on;
- * otherwise r has been answered 421.
+ * Check the Host header of r against --allow-host.  Returns 0 to go on,
+ * or 421 for the caller to answer.
  */
 int
 http_auth_host(struct http_req *r)
@@ -330,8 +330,7 @@ http_auth_host(struct http_req *r)
 	if (a == NULL || a->hosts == NULL ||
 	    http_auth_host_allowed(a->hosts, evhttp_find_header(in, "Host")))
 		return (0);
-	http_gateway_error(r, 421, "this host name is not served here");
-	return (-1);
+	return (421);
 }
 
 static int
@@ -412,18 +411,11 @@ authenticate(struct http_auth *a, struct http_auth_cache *c,
 	return (user);
 }
 
-static void
-unauthorized(struct http_req *r)
-{
-	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-	    "WWW-Authenticate", "Basic realm=\"waha\", charset=\"UTF-8\"");
-	http_gateway_error(r, 401, "authentication required");
-}
-
 /*
- * May r call service (len bytes)?  probe says that it is /metrics or
- * /healthz, which --open-probes leaves open.  Returns 0 to go on;
- * otherwise r has been answered 401 or 403.
+ * May r call service (len bytes)?  probe says that it is one of the
+ * gateway's own paths, which --open-probes leaves open.  Returns 0 to go
+ * on, or 401 (with its WWW-Authenticate header added to r) or 403 for
+ * the caller to answer.
  */
 int
 http_auth_check(struct http_req *r, const char *service, size_t len,
@@ -457,10 +449,10 @@ http_auth_check(struct http_req *r, const char *service, size_t len,
 		    user != NULL ? user : "(none)", (int)len, service);
 	pthread_rwlock_unlock(&a->lock);
 	if (ok == 0)
-		unauthorized(r);
-	else if (ok == -1)
-		http_gateway_error(r, 403, "not allowed");
-	return (ok == 1 ? 0 : -1);
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "WWW-Authenticate",
+		    "Basic realm=\"waha\", charset=\"UTF-8\"");
+	return (ok == 1 ? 0 : ok == 0 ? 401 : 403);
 }
 
 /* Whether requests need credentials (the CORS headers say so). */

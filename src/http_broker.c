@@ -47,7 +47,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	snprintf(why, sizeof(why), "no reply within %d ms", r->timeout);
 	http_broker_forget(r);
-	http_gateway_error(r, 504, why);
+	r->on_fail(r, 504, why);
 }
 
 /* A reply from the broker: answer its request, or count it as late. */
@@ -78,10 +78,10 @@ reply(struct http_loop *loop, struct waha_msg *m)
 		HTTP_STAT(loop, loop->stats.bad_replies++);
 		log_warnx("broker: malformed reply to request %llu",
 		    (unsigned long long)corr);
-		http_gateway_error(r, 502, "malformed reply from the broker");
+		r->on_fail(r, 502, "malformed reply from the broker");
 		return;
 	}
-	http_gateway_reply(r, status, m, first);
+	r->on_reply(r, status, m, first);
 }
 
 /*
@@ -292,6 +292,6 @@ http_broker_fail_all(struct http_loop *loop, int code, const char *reason)
 
 	HASH_ITER(hh, loop->pending, r, tmp) {
 		http_broker_forget(r);
-		http_gateway_error(r, code, reason);
+		r->on_fail(r, code, reason);
 	}
 }

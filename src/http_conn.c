@@ -44,6 +44,30 @@
 
 static void	wait_request(struct http_conn *);
 
+/* Exit a draining loop once nothing is in flight. */
+void
+http_conn_check(struct http_loop *loop)
+{
+	if (loop->draining && loop->stats.active == 0)
+		event_base_loopexit(loop->base, NULL);
+}
+
+/* The client of r has gone: forget the request. */
+static void
+gone(struct http_req *r)
+{
+	struct http_loop	*loop = r->loop;
+
+	http_broker_forget(r);
+	HTTP_STAT(loop, loop->stats.gone++);
+	log_debug("http: client gone after %.1f ms, request dropped",
+	    (util_now_us() - r->start) / 1000.0);
+	/* evhttp gave the request up with the connection: it is ours. */
+	if (evhttp_request_get_connection(r->ev) == NULL)
+		evhttp_request_free(r->ev);
+	free(r);
+}
+
 static void
 arm(struct http_conn *c, int ms)
 {
@@ -119,13 +143,13 @@ on_close(struct evhttp_connection *evcon, void *arg)
 
 	busy = c->state == CONN_BUSY || c->state == CONN_WRITING;
 	if (c->cur != NULL)
-		http_gateway_gone(c->cur);
+		gone(c->cur);
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->scan);
 	event_free(c->deadline);
 	HASH_DEL(loop->conns, c);
 	HTTP_STAT(loop, loop->stats.conns--; loop->stats.active -= busy);
 	free(c);
-	http_loop_check(loop);
+	http_conn_check(loop);
 }
 
 /*
@@ -317,7 +341,7 @@ http_conn_complete(struct evhttp_request *ev, void *arg)
 	 */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, c->eof ? 1 : 0);
 	wait_request(c);
-	http_loop_check(loop);
+	http_conn_check(loop);
 }
 
 /* Close every connection that has no request in flight. */

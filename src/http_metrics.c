@@ -41,6 +41,12 @@ struct metric {
 static const struct metric broker_metrics[] = {
 	{ "broker_uptime_seconds", "gauge", "Time since the broker started",
 	  { "uptime_ms" }, 0.001 },
+	{ "broker_resident_memory_bytes", "gauge",
+	  "The broker's resident memory (where the system tells it)",
+	  { "rss_bytes" }, 1 },
+	{ "broker_cpu_seconds_total", "counter",
+	  "CPU time the broker has used, user and system", { "cpu_ms" },
+	  0.001 },
 	{ "broker_draining", "gauge", "1 while the broker shuts down",
 	  { "draining" }, 1 },
 	{ "broker_services", "gauge", "Services the broker knows",
@@ -382,11 +388,12 @@ gateway(struct evbuffer *b, const struct http_stats *t)
 }
 
 /*
- * Answer r (GET /metrics) with the gateway's counters and the mmi.stats
- * document of len bytes at text, or NULL when the broker did not answer.
+ * The text of GET /metrics (caller frees): the gateway's counters and
+ * the mmi.stats document of len bytes at text, or NULL when the broker
+ * did not answer.
  */
-void
-http_metrics_reply(struct http_req *r, const char *text, size_t len)
+struct evbuffer *
+http_metrics_text(struct http_env *env, const char *text, size_t len)
 {
 	struct evbuffer	*b;
 	struct http_stats t;
@@ -397,7 +404,7 @@ http_metrics_reply(struct http_req *r, const char *text, size_t len)
 		log_warnx("metrics: mmi.stats is not JSON: %s", err.text);
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
-	gather(r->loop->env, &t);
+	gather(env, &t);
 	one(b, "broker_up", "gauge",
 	    "1 when the broker answered mmi.stats for this scrape",
 	    doc != NULL);
@@ -405,6 +412,5 @@ http_metrics_reply(struct http_req *r, const char *text, size_t len)
 	if (doc != NULL)
 		broker(b, doc);
 	json_decref(doc);
-	http_gateway_send(r, 200, b, HTTP_CT_METRICS);
-	evbuffer_free(b);
+	return (b);
 }

@@ -423,6 +423,7 @@ void
 pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
     size_t first, const char *reason)
 {
+	int64_t	 now, us;
 	int	 i = util_status_index(status);
 
 	if (r->worker != NULL)
@@ -444,9 +445,14 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 	}
 	if (status == 200)
 		p->replies++;
-	if (r->svc != NULL)
-		hist_add(&r->svc->stats.latency, util_now_us() - r->arrived);
-	hist_add(&p->total.latency, util_now_us() - r->arrived);
+	now = util_now_us();
+	us = now - r->arrived;
+	if (r->svc != NULL) {
+		hist_add(&r->svc->stats.latency, us);
+		hist_recent_add(&r->svc->stats.recent, now / 1000, us);
+	}
+	hist_add(&p->total.latency, us);
+	hist_recent_add(&p->total.recent, now / 1000, us);
 	p->ops.reply(p->arg, r, status, m, first, reason);
 	req_free(r);
 }

@@ -348,3 +348,24 @@ util_hash(const void *key, size_t len)
 	h ^= h >> 33;
 	return ((unsigned)h);
 }
+
+/*
+ * This process's resident memory in bytes, from /proc/self/statm, or -1
+ * where there is no such file.
+ */
+long long
+util_rss(void)
+{
+	FILE		*f;
+	long long	 size, resident;
+	long		 page = sysconf(_SC_PAGESIZE);
+	int		 n;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return (-1);
+	n = fscanf(f, "%lld %lld", &size, &resident);
+	fclose(f);
+	if (n != 2 || page <= 0 || resident < 0)
+		return (-1);
+	return (resident * page);
+}

@@ -238,6 +238,7 @@ void	*util_router(void *, const char *, int, char *, size_t, char **);
 int64_t	 util_earliest(int64_t, int64_t);
 void	 util_close(void **, int);
 uint64_t util_random64(void);
+long long util_rss(void);
 
 /*
  * curve.c, curve_clients.c, curve_zap.c: CURVE keys and certs, the authorized clients, the
@@ -377,6 +378,20 @@ struct hist {
 void	 hist_add(struct hist *, int64_t);
 double	 hist_quantile(const struct hist *, double);
 
+/*
+ * The values of the last HIST_RECENT_MS to twice that: two histograms,
+ * the older dropped as each period ends, so that quantiles follow what
+ * happens now rather than since the start.
+ */
+#define HIST_RECENT_MS	10000
+struct hist_recent {
+	struct hist	 cur;
+	struct hist	 prev;
+	int64_t		 start;		/* ms, of cur's period */
+};
+void	 hist_recent_add(struct hist_recent *, int64_t, int64_t);
+void	 hist_recent_get(struct hist_recent *, int64_t, struct hist *);
+
 /* signals.c */
 #define SIGNALS_TERM	0x01
 #define SIGNALS_HUP	0x02
@@ -393,6 +408,7 @@ void	*codec_hex_decode(const char *, size_t, size_t *);
 int	 codec_hex_digit(int);
 int	 codec_utf8_valid(const void *, size_t);
 char	*codec_utf8_fix(const void *, size_t, size_t *);
+char	*codec_printable(const void *, size_t);
 
 /* codec_json.c: apart, so that only its users link jansson */
 int	 codec_json_fields(struct waha_msg *, const void *, size_t,
@@ -400,6 +416,16 @@ int	 codec_json_fields(struct waha_msg *, const void *, size_t,
 char	*codec_json_line(const struct waha_msg *, size_t *);
 int	 codec_json_reply(struct waha_msg *, const void *, size_t, char **,
 	    char **);
+
+/* stats.c: reading mmi.stats documents (jansson's json_t) */
+struct json_t;
+int64_t	 stats_int(struct json_t *, const char *);
+uint64_t stats_errors(struct json_t *);
+int64_t	 stats_dt(struct json_t *, struct json_t *);
+double	 stats_rate(uint64_t, uint64_t, int64_t);
+double	 stats_recent(struct json_t *, const char *);
+int	 stats_silent(struct json_t *, struct json_t *);
+void	 stats_age(char *, size_t, double);
 
 /* pool.c, pool_worker.c: the dispatch core of the broker and the balancer */
 struct pool;
@@ -411,6 +437,7 @@ struct pool_counters {
 	uint64_t	 expired;
 	uint64_t	 cancelled;	/* by their clients */
 	struct hist	 latency;
+	struct hist_recent recent;	/* latency, of late */
 };
 
 #define POOL_NOTIMER	((size_t)-1)

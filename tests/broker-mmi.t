@@ -3,7 +3,7 @@
 # workers), mmi.stats (the numbers DESIGN 2.4 lists), unknown mmi.* 501.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 setup
-plan 22
+plan 27
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker a zeta --heartbeat 200
@@ -48,8 +48,15 @@ is "$(st 's["totals"]["errors"]["404"]')" 1 "totals count the 404"
 is "$(st 's["totals"]["replies"] + s["totals"]["errors"]["503"]')" 12 \
     "totals: replies + 503s = the 12 routed requests"
 is "$(st 'sorted(s["services"]["zeta"].keys())')" \
-    "['cancelled', 'capacity', 'errors', 'expired', 'in_flight', 'latency_ms', 'oldest_queued_ms', 'queued', 'requests', 'workers']" \
+    "['cancelled', 'capacity', 'errors', 'expired', 'in_flight', 'latency_ms', 'oldest_queued_ms', 'queued', 'recent_latency_ms', 'requests', 'workers']" \
     "per-service keys"
+is "$(st 's["services"]["zeta"]["recent_latency_ms"]["count"]')" 6 \
+    "recent latency counts the 6 replies of zeta"
+ok "recent latency p50 <= p99" test "$(st 's["services"]["zeta"]["recent_latency_ms"]["p50"] <= s["services"]["zeta"]["recent_latency_ms"]["p99"]')" = True
+is "$(st '(s["heartbeat_ms"], s["liveness"])')" "(200, 3)" \
+    "the heartbeat interval and liveness that judge the workers"
+ok "cpu_ms is a count of ms" test "$(st 'isinstance(s["cpu_ms"], int) and s["cpu_ms"] >= 0')" = True
+ok "rss_bytes, where /proc tells it, is the broker's" test "$(st '"rss_bytes" not in s or abs(s["rss_bytes"] - int(open("/proc/%d/statm" % s["pid"]).read().split()[1]) * __import__("os").sysconf("SC_PAGESIZE")) < 1 << 20')" = True
 ok "latency p50 <= p99" test "$(st 's["services"]["zeta"]["latency_ms"]["p50"] <= s["services"]["zeta"]["latency_ms"]["p99"]')" = True
 is "$(st 'sorted(s["workers"][0].keys())')" \
     "['cancel', 'capacity', 'identity', 'in_flight', 'last_heartbeat_ms', 'leaving', 'served', 'service']" \

@@ -24,7 +24,7 @@ for page in $pages; do
 	fi
 done
 
-for prog in waha-bench waha-broker waha-cli waha-keygen waha-proxy-balance \
+for prog in waha-bench waha-broker waha-cli waha-keygen waha-top waha-proxy-balance \
     waha-proxy-http waha-service-script; do
 	bin="$WAHA_BINDIR/$prog"
 	page=$(ls "$WAHA_MANDIR/$prog".[1-8] 2>/dev/null | head -n 1)

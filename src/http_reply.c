@@ -1,0 +1,230 @@
+/*
+ * Writing the gateway's replies: the headers every reply has, fields as
+ * a JSON array (or JSONP, or plain bytes), errors as {"error": ...,
+ * "status": N}, and the -v line of each request.  Fields that are not
+ * valid UTF-8 have each bad byte replaced by U+FFFD in JSON output, so
+ * that no reply can make the gateway emit invalid JSON.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "waha.h"
+#include "http.h"
+
+#define CT_JSON		"application/json"
+#define CT_JSONP	"application/javascript; charset=utf-8"
+#define CT_PLAIN	"text/plain"
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return ("GET");
+	case EVHTTP_REQ_POST:
+		return ("POST");
+	case EVHTTP_REQ_HEAD:
+		return ("HEAD");
+	case EVHTTP_REQ_PUT:
+		return ("PUT");
+	case EVHTTP_REQ_DELETE:
+		return ("DELETE");
+	case EVHTTP_REQ_OPTIONS:
+		return ("OPTIONS");
+	case EVHTTP_REQ_TRACE:
+		return ("TRACE");
+	case EVHTTP_REQ_CONNECT:
+		return ("CONNECT");
+	case EVHTTP_REQ_PATCH:
+		return ("PATCH");
+	}
+	return ("?");
+}
+
+/* The -v line: method, path (control bytes escaped), code, time. */
+static void
+log_request(struct http_req *r, int code, int64_t us)
+{
+	const unsigned char	*u;
+	char			 buf[256];
+	size_t			 o = 0;
+
+	u = (const unsigned char *)evhttp_request_get_uri(r->ev);
+	for (; u != NULL && *u != '\0' && o + 5 < sizeof(buf); u++) {
+		if (*u >= 0x20 && *u < 0x7f)
+			buf[o++] = *u;
+		else
+			o += snprintf(buf + o, sizeof(buf) - o, "\\x%02x", *u);
+	}
+	buf[o] = '\0';
+	log_debug("http: %s %s%s %d %.1f ms",
+	    method_name(evhttp_request_get_command(r->ev)), buf,
+	    u != NULL && *u != '\0' ? "..." : "", code, us / 1000.0);
+}
+
+/* Send the reply of r, with the headers every reply has, and free r. */
+void
+http_reply_send(struct http_req *r, int code, struct evbuffer *body,
+    const char *ctype)
+{
+	struct http_loop	*loop = r->loop;
+	struct http_conn	*conn = r->conn;
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(r->ev);
+	int64_t			 us = util_now_us() - r->start;
+
+	if (ctype != NULL)
+		evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (loop->env->cors != NULL) {
+		evhttp_add_header(h, "Access-Control-Allow-Origin",
+		    loop->env->cors);
+		if (strcmp(loop->env->cors, "*") != 0)
+			evhttp_add_header(h, "Vary", "Origin");
+		if (strcmp(loop->env->cors, "*") != 0 &&
+		    http_auth_credentials(loop->env->auth))
+			evhttp_add_header(h, "Access-Control-Allow-Credentials",
+			    "true");
+	}
+	if (loop->draining)
+		evhttp_add_header(h, "Connection", "close");
+	http_broker_forget(r);
+	http_metrics_count(loop, code, us);
+	if (log_verbose() > 0)
+		log_request(r, code, us);
+	if (conn != NULL)
+		http_conn_reply(conn);
+	evhttp_send_reply(r->ev, code, NULL, body);
+	if (conn != NULL)
+		http_conn_sent(conn);
+	free(r);
+}
+
+static int
+add_json(const char *buf, size_t size, void *data)
+{
+	return (evbuffer_add(data, buf, size));
+}
+
+/*
+ * Write j to b, wrapped in the callback for JSONP, and return the
+ * content type.  JSONP is pure ASCII (every other character escaped),
+ * so U+2028 and U+2029 cannot break the script.
+ */
+static const char *
+put_json(struct http_req *r, struct evbuffer *b, json_t *j)
+{
+	size_t	 flags = JSON_COMPACT;
+
+	if (r->type == HTTP_JSONP) {
+		evbuffer_add_printf(b, "%s(", r->callback);
+		flags |= JSON_ENSURE_ASCII;
+	}
+	if (j == NULL || json_dump_callback(j, add_json, b, flags) != 0)
+		fatalx("http: cannot encode JSON");
+	if (r->type != HTTP_JSONP)
+		return (CT_JSON);
+	evbuffer_add(b, ");", 2);
+	return (CT_JSONP);
+}
+
+/* A JSON string of len bytes, each invalid UTF-8 byte made U+FFFD. */
+static json_t *
+json_field(const void *data, size_t len)
+{
+	json_t	*s;
+	char	*fixed;
+	size_t	 flen;
+
+	if (codec_utf8_valid(data, len))
+		return (json_stringn_nocheck(data, len));
+	fixed = codec_utf8_fix(data, len, &flen);
+	s = json_stringn_nocheck(fixed, flen);
+	free(fixed);
+	return (s);
+}
+
+/*
+ * Answer r with an error, its reason len bytes at reason: {"error": ...,
+ * "status": N}, or a line.
+ */
+void
+http_reply_error(struct http_req *r, int code, const void *reason,
+    size_t len)
+{
+	struct evbuffer	*b;
+	const char	*ctype = HTTP_CT_TEXT;
+	json_t		*o;
+	char		*fixed;
+	size_t		 flen, i;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	fixed = codec_utf8_fix(reason, len, &flen);
+	if (r->type == HTTP_PLAIN) {
+		for (i = 0; i < flen; i++) {
+			if (fixed[i] == '\r' || fixed[i] == '\n')
+				fixed[i] = ' ';
+		}
+		evbuffer_add_printf(b, "%d ", code);
+		evbuffer_add(b, fixed, flen);
+		evbuffer_add(b, "\n", 1);
+	} else {
+		o = json_pack("{s:o, s:i}", "error",
+		    json_stringn_nocheck(fixed, flen), "status", code);
+		ctype = put_json(r, b, o);
+		json_decref(o);
+	}
+	free(fixed);
+	http_reply_send(r, code, b, ctype);
+	evbuffer_free(b);
+}
+
+/* Answer r with the fields of m from first on. */
+void
+http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
+{
+	struct evbuffer	*b;
+	const char	*ctype = CT_PLAIN;
+	json_t		*a;
+	size_t		 i;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	if (r->type == HTTP_PLAIN) {
+		for (i = first; i < m->n; i++)
+			evbuffer_add(b, frames_data(m, i), frames_size(m, i));
+	} else {
+		a = json_array();
+		for (i = first; i < m->n; i++)
+			json_array_append_new(a, json_field(frames_data(m, i),
+			    frames_size(m, i)));
+		ctype = put_json(r, b, a);
+		json_decref(a);
+	}
+	http_reply_send(r, 200, b, ctype);
+	evbuffer_free(b);
+}
+
+/* The content type of a reply to r. */
+const char *
+http_reply_type(const struct http_req *r)
+{
+	switch (r->type) {
+	case HTTP_PLAIN:
+		return (CT_PLAIN);
+	case HTTP_JSONP:
+		return (CT_JSONP);
+	default:
+		return (CT_JSON);
+	}
+}

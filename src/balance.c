@@ -237,9 +237,9 @@ balance_open(struct balance_env *env)
 
 	env->ctx = zmq_ctx_new();
 	check_url(env);
-	env->back = util_router(env->ctx, env->bind, env->max_msg_size,
-	    env->bound, sizeof(env->bound), &cause);
-	if (env->back == NULL)
+	env->back = util_router(env->ctx, env->max_msg_size);
+	if (util_bind(env->back, env->bind, env->bound, sizeof(env->bound),
+	    &cause) != 0)
 		fatalx("backend: %s", cause);
 	if (signals_init(0, &cause) != 0)
 		fatalx("balance: %s", cause);
@@ -279,7 +279,7 @@ main(int argc, char **argv)
 {
 	struct balance_env	*env = &env0;
 	struct pool_ops		 ops = { balance_up_reply, on_change,
-				    on_notice };
+				    on_notice, NULL };
 
 	options(env, argc, (const char **)argv);
 	log_init(cmdline.syslog, cmdline.verbose, "waha-proxy-balance");

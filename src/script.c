@@ -26,6 +26,7 @@ static struct script_env env0;
 static struct {
 	const char	*concurrency, *timeout, *max_output;
 	const char	*heartbeat, *liveness;
+	const char	*curve_server, *curve_secret;
 } opt;
 
 static struct poptOption script_options[] = {
@@ -63,12 +64,35 @@ static struct poptOption script_options[] = {
 	{ "liveness", '\0', POPT_ARG_STRING, &opt.liveness, 0,
 	  "heartbeats the broker may miss before it is dead (default 3)",
 	  "N" },
+	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
+	  "the broker's public CURVE certificate (with --curve-secret)",
+	  "FILE" },
+	{ "curve-secret", '\0', POPT_ARG_STRING, &opt.curve_secret, 0,
+	  "own secret CURVE certificate (mode 0600)", "FILE" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
 	  "Daemon options:", NULL },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
 	  "Common options:", NULL },
 	POPT_TABLEEND
 };
+
+/* The CURVE certs of --curve-*, read before --chdir moves elsewhere. */
+static void
+curve_options(struct script_env *env, poptContext ctx)
+{
+	char	*cause = NULL;
+
+	if ((opt.curve_server == NULL) != (opt.curve_secret == NULL))
+		cmdline_usage(ctx, "--curve-server and --curve-secret go "
+		    "together");
+	if (opt.curve_server == NULL)
+		return;
+	if (curve_client_certs(opt.curve_secret, opt.curve_server,
+	    &env->curve_own, &env->curve_server, &cause) != 0)
+		cmdline_usage(ctx, "%s", cause);
+	env->wcf.curve_own = &env->curve_own;
+	env->wcf.curve_server = &env->curve_server;
+}
 
 static void
 on_notice(void *arg, const char *msg)
@@ -106,6 +130,7 @@ options(struct script_env *env, int argc, const char **argv)
 	    10, 3600000, WAHA_HEARTBEAT);
 	env->wcf.liveness = cmdline_num(ctx, "--liveness", opt.liveness, 1,
 	    1000, WAHA_LIVENESS);
+	curve_options(env, ctx);
 	if (env->chdir != NULL && chdir(env->chdir) == -1)
 		cmdline_usage(ctx, "--chdir: %s: %s", env->chdir,
 		    strerror(errno));
@@ -483,15 +508,17 @@ main(int argc, char **argv)
 	env->ctx = zmq_ctx_new();
 	if ((env->ws = worker_new(env->ctx, &env->wcf, &cause)) == NULL)
 		fatalx("script: %s", cause);
-	log_info("script: %s serves %s with %s, %u at once, broker %s",
+	log_info("script: %s serves %s with %s, %u at once, broker %s%s",
 	    PACKAGE_VERSION, env->name, env->program, env->concurrency,
-	    env->wcf.url);
+	    env->wcf.url, env->wcf.curve_own != NULL ? " with CURVE" : "");
 	if (util_notify_ready() != 0)
 		log_warn("script: NOTIFY_SOCKET");
 
 	script_loop_run(env);
 
 	worker_free(env->ws);
+	curve_cert_clear(&env->curve_own);
+	curve_cert_clear(&env->curve_server);
 	zmq_msg_close(&env->token);
 	frames_free(&env->body);
 	free(env->items);

@@ -38,6 +38,7 @@ static struct {
 	const char	*port, *timeout, *threads, *max_body;
 	const char	*header_timeout, *body_timeout, *grace;
 	const char	*htpasswd, *acl;
+	const char	*curve_server, *curve_secret;
 	const char	**hosts;
 	int		 open_probes;
 } opt;
@@ -79,6 +80,11 @@ static struct poptOption http_options[] = {
 	{ "allow-host", '\0', POPT_ARG_ARGV, &opt.hosts, 0,
 	  "serve requests for this Host only (repeatable; localhost and IP "
 	  "addresses always), 421 for others", "NAME" },
+	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
+	  "the broker's public CURVE certificate (with --curve-secret)",
+	  "FILE" },
+	{ "curve-secret", '\0', POPT_ARG_STRING, &opt.curve_secret, 0,
+	  "own secret CURVE certificate (mode 0600)", "FILE" },
 	{ "open-probes", '\0', POPT_ARG_NONE, &opt.open_probes, 0,
 	  "leave /metrics and /healthz open to all, without --htpasswd or "
 	  "--acl", NULL },
@@ -107,6 +113,13 @@ auth_options(poptContext ctx, struct http_env *env)
 {
 	char	*cause = NULL;
 
+	if ((opt.curve_server == NULL) != (opt.curve_secret == NULL))
+		cmdline_usage(ctx, "--curve-server and --curve-secret go "
+		    "together");
+	if (opt.curve_server != NULL && curve_client_certs(opt.curve_secret,
+	    opt.curve_server, &env->curve_own, &env->curve_server,
+	    &cause) != 0)
+		cmdline_usage(ctx, "%s", cause);
 	if (opt.open_probes && opt.htpasswd == NULL && opt.acl == NULL)
 		cmdline_usage(ctx, "--open-probes: without --htpasswd or "
 		    "--acl, /metrics and /healthz are open anyway");
@@ -520,6 +533,8 @@ main(int argc, char **argv)
 		loop_close(&env->loops[i]);
 	free(env->loops);
 	http_auth_free(env->auth);
+	curve_cert_clear(&env->curve_own);
+	curve_cert_clear(&env->curve_server);
 	zmq_ctx_term(env->zctx);
 	log_info("http: stopped");
 	return (0);

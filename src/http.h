@@ -99,6 +99,8 @@ struct http_env {
 	int		 body_timeout;		/* ms, -1 none */
 	int		 grace;		/* ms */
 	struct http_auth *auth;		/* NULL: no access control */
+	struct curve_cert curve_own;	/* CURVE to the broker if has_secret */
+	struct curve_cert curve_server;
 	void		*zctx;
 	struct http_loop *loops;
 	char		 bound[128];	/* address:port actually bound */
@@ -122,6 +124,9 @@ struct http_loop {
 	void		*monitor;
 	struct event	*dealer_ev;
 	struct event	*monitor_ev;
+	struct event	*retry_ev;	/* a new socket after a refusal */
+	int		 retry_ms;	/* its delay, doubling */
+	char		 refused[192];	/* why the handshake failed, or "" */
 	uint64_t	 next_corr;
 	struct http_req	*pending;	/* hash by correlation id */
 	struct http_conn *conns;	/* hash by evhttp connection */
@@ -204,6 +209,7 @@ void	 http_broker_begin(struct http_loop *, int);
 int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);
+const char *http_broker_why(struct http_loop *);
 
 /* http_metrics.c */
 void	 http_metrics_count(struct http_loop *, int, int64_t);

@@ -346,7 +346,7 @@ static void
 send_or_fail(struct http_req *r)
 {
 	if (http_broker_send(r) != 0)
-		http_gateway_error(r, 502, "the broker cannot be reached");
+		http_gateway_error(r, 502, http_broker_why(r->loop));
 }
 
 /* Ask the broker one of its mmi. services for r, with one field. */

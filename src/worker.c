@@ -129,7 +129,8 @@ curve_socket(struct worker_session *ws, char **cause)
 	if (curve_client_setup(ws->sock, ws->cf.curve_own,
 	    ws->cf.curve_server, CURVE_ONCE, cause) != 0)
 		return (-1);
-	snprintf(ep, sizeof(ep), "inproc://waha-worker-monitor-%u", n++);
+	snprintf(ep, sizeof(ep), "inproc://waha-worker-monitor-%u",
+	    __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED));
 	if (zmq_socket_monitor(ws->sock, ep, curve_monitor_events()) != 0) {
 		xasprintf(cause, "zmq_socket_monitor: %s", zmq_strerror(errno));
 		return (-1);

@@ -121,24 +121,6 @@ check_meaning(poptContext ctx, const struct bench_config *cf)
 		    "with --protocol mdp or -t -1");
 }
 
-/* The certs of --curve-server and --curve-secret, for every socket. */
-static void
-curve_options(poptContext ctx, struct bench_config *cf)
-{
-	char	*cause = NULL;
-
-	if ((opt.curve_server == NULL) != (opt.curve_secret == NULL))
-		cmdline_usage(ctx, "--curve-server and --curve-secret go "
-		    "together");
-	if (opt.curve_server == NULL)
-		return;
-	if (curve_client_certs(opt.curve_secret, opt.curve_server,
-	    &curve_own, &curve_server, &cause) != 0)
-		cmdline_usage(ctx, "%s", cause);
-	cf->curve_own = &curve_own;
-	cf->curve_server = &curve_server;
-}
-
 static poptContext
 options(struct bench_config *cf, int argc, const char **argv)
 {
@@ -170,7 +152,11 @@ options(struct bench_config *cf, int argc, const char **argv)
 	cf->capacity = cmdline_num(ctx, "--capacity", opt.capacity, 1,
 	    WAHA_CAPACITY_MAX, 64);
 	check_meaning(ctx, cf);
-	curve_options(ctx, cf);
+	if (cmdline_curve(ctx, opt.curve_server, opt.curve_secret,
+	    &curve_own, &curve_server)) {
+		cf->curve_own = &curve_own;
+		cf->curve_server = &curve_server;
+	}
 	return (ctx);
 }
 

@@ -113,13 +113,8 @@ auth_options(poptContext ctx, struct http_env *env)
 {
 	char	*cause = NULL;
 
-	if ((opt.curve_server == NULL) != (opt.curve_secret == NULL))
-		cmdline_usage(ctx, "--curve-server and --curve-secret go "
-		    "together");
-	if (opt.curve_server != NULL && curve_client_certs(opt.curve_secret,
-	    opt.curve_server, &env->curve_own, &env->curve_server,
-	    &cause) != 0)
-		cmdline_usage(ctx, "%s", cause);
+	cmdline_curve(ctx, opt.curve_server, opt.curve_secret,
+	    &env->curve_own, &env->curve_server);
 	if (opt.open_probes && opt.htpasswd == NULL && opt.acl == NULL)
 		cmdline_usage(ctx, "--open-probes: without --htpasswd or "
 		    "--acl, /metrics and /healthz are open anyway");

@@ -76,24 +76,6 @@ static struct poptOption script_options[] = {
 	POPT_TABLEEND
 };
 
-/* The CURVE certs of --curve-*, read before --chdir moves elsewhere. */
-static void
-curve_options(struct script_env *env, poptContext ctx)
-{
-	char	*cause = NULL;
-
-	if ((opt.curve_server == NULL) != (opt.curve_secret == NULL))
-		cmdline_usage(ctx, "--curve-server and --curve-secret go "
-		    "together");
-	if (opt.curve_server == NULL)
-		return;
-	if (curve_client_certs(opt.curve_secret, opt.curve_server,
-	    &env->curve_own, &env->curve_server, &cause) != 0)
-		cmdline_usage(ctx, "%s", cause);
-	env->wcf.curve_own = &env->curve_own;
-	env->wcf.curve_server = &env->curve_server;
-}
-
 static void
 on_notice(void *arg, const char *msg)
 {
@@ -130,7 +112,12 @@ options(struct script_env *env, int argc, const char **argv)
 	    10, 3600000, WAHA_HEARTBEAT);
 	env->wcf.liveness = cmdline_num(ctx, "--liveness", opt.liveness, 1,
 	    1000, WAHA_LIVENESS);
-	curve_options(env, ctx);
+	/* The certs are read before --chdir moves elsewhere. */
+	if (cmdline_curve(ctx, opt.curve_server, opt.curve_secret,
+	    &env->curve_own, &env->curve_server)) {
+		env->wcf.curve_own = &env->curve_own;
+		env->wcf.curve_server = &env->curve_server;
+	}
 	if (env->chdir != NULL && chdir(env->chdir) == -1)
 		cmdline_usage(ctx, "--chdir: %s: %s", env->chdir,
 		    strerror(errno));

@@ -148,6 +148,9 @@ extern struct poptOption cmdline_pool[];
 struct pool_config;
 void	 cmdline_pool_config(poptContext, struct pool_config *,
 	    struct cmdline_limits *);
+struct curve_cert;
+int	 cmdline_curve(poptContext, const char *, const char *,
+	    struct curve_cert *, struct curve_cert *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);

@@ -67,7 +67,7 @@ struct guard {
 	unsigned		 npeers;
 	struct curve_event	 failed;	/* waiting for its DISCONNECTED */
 	struct curve_ratelimit	 rl_handshake;
-	struct curve_ratelimit	 rl_refusal;
+	struct curve_ratelimit	 rl_refusal[3];	/* call, serve, revoked key */
 	uint64_t		 refused;
 	struct waha_msg		 m;
 };
@@ -389,7 +389,9 @@ guard_sighup(struct guard *g)
 
 /*
  * Whether the sender of m may do action on service (len bytes).  A
- * refusal is counted and logged (rate-limited); the caller answers.
+ * refusal is counted and logged, rate-limited by kind (call, serve, a
+ * key no longer let in), so that a flood of one kind hides no other;
+ * the caller answers.
  */
 int
 guard_allows(struct guard *g, struct waha_msg *m, enum acl_action action,
@@ -398,6 +400,7 @@ guard_allows(struct guard *g, struct waha_msg *m, enum acl_action action,
 	const struct curve_client	*c = NULL;
 	const char			*name = NULL, *why;
 	char				 key[CURVE_Z85_LEN + 1];
+	int				 kind = 2;
 
 	if (g == NULL || !g->check)
 		return (1);
@@ -417,10 +420,11 @@ rules:
 	    c != NULL ? c->key : NULL, c != NULL ? c->name : NULL, NULL))
 		return (1);
 	why = "no rule allows it, or a rule denies it";
+	kind = action == ACL_CALL ? 0 : 1;
 refuse:
 	g->refused++;
 	name = c != NULL ? c->name : NULL;
-	limited(&g->rl_refusal, "%s: %s %.*s refused for key %s%s%s%s: %s",
+	limited(&g->rl_refusal[kind], "%s: %s %.*s refused for key %s%s%s%s: %s",
 	    g->cf.who, action == ACL_CALL ? "call" : "serve",
 	    (int)(len > 64 ? 64 : len), service, key[0] != '\0' ? key : "-",
 	    name != NULL ? " (" : "", name != NULL ? name : "",

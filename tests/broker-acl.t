@@ -11,7 +11,7 @@
 need_pyzmq
 setup
 : "${WAHA_KEYGEN:=$WAHA_BINDIR/waha-keygen}"
-plan 25
+plan 28
 
 cd "$SCRATCH" || exit 1
 mkdir clients
@@ -143,3 +143,14 @@ printf 'allow call > any\ndeny call mmi.stats any\nallow call x name ops\n' \
 out=$("$WAHA_BROKER" -u 'tcp://127.0.0.1:*' --acl plain.acl 2>&1)
 like "$?: $out" "^1: .*plain.acl:3: key and name subjects need CURVE" \
     "--acl without CURVE refuses key and name subjects"
+printf 'allow call > any\ndeny call mmi.stats any\n' >any.acl
+start_broker plain --acl any.acl || exit 1
+out=$("$WAHA_CLI" -u "$url_plain" -n mmi.stats 2>&1)
+like "$?: $out" "^4: .*403 not allowed" \
+    "without CURVE, 'any' rules apply: mmi.stats is hidden"
+out=$("$WAHA_CLI" -u "$url_plain" -n other x 2>&1)
+like "$out" "404 no such service" "and 'allow call > any' lets the rest in"
+printf 'allow call x user bob\n' >user.acl
+out=$("$WAHA_BROKER" -u 'tcp://127.0.0.1:*' --acl user.acl 2>&1)
+like "$?: $out" "^1: .*user.acl:1: user subjects are HTTP users" \
+    "user subjects are refused at the broker"

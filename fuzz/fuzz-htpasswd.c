@@ -21,13 +21,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* The answers of http_auth.c go through the gateway, which is not here. */
-void
-http_gateway_error(struct http_req *r, int code, const char *reason)
-{
-	abort();
-}
-
 static void
 htpasswd(char *text)
 {

@@ -338,3 +338,33 @@ acl_check(const struct acl *acl, enum acl_action action, const char *service,
 		return (0);
 	return (allowed);
 }
+
+static int
+first_line(const struct acl_rule *r, unsigned mask, int best)
+{
+	static const unsigned	 bit[] = { ACL_SUBJ_ANY, ACL_SUBJ_KEY,
+				    ACL_SUBJ_NAME, ACL_SUBJ_USER };
+
+	for (; r != NULL; r = r->next) {
+		if ((bit[r->subject] & mask) && (best == 0 || r->line < best))
+			best = r->line;
+	}
+	return (best);
+}
+
+/*
+ * The line of the first rule whose subject is of a kind in mask
+ * (ACL_SUBJ_*), or 0 if there is none: a daemon that has no keys, or
+ * no HTTP users, refuses rules it could never match.
+ */
+int
+acl_subject_line(const struct acl *acl, unsigned mask)
+{
+	const struct acl_exact	*e, *tmp;
+	int			 best;
+
+	best = first_line(acl->wild, mask, 0);
+	HASH_ITER(hh, acl->exact, e, tmp)
+		best = first_line(e->rules, mask, best);
+	return (best);
+}

@@ -13,11 +13,12 @@
 
 #include "waha.h"
 #include "balance.h"
+#include "guard.h"
 
 static struct balance_env env0;
 
 static struct {
-	const char	*name, *backend, *capacity;
+	const char	*name, *backend, *capacity, *curve_server;
 } opt;
 
 static struct poptOption balance_options[] = {
@@ -31,8 +32,14 @@ static struct poptOption balance_options[] = {
 	{ "capacity", '\0', POPT_ARG_STRING, &opt.capacity, 0,
 	  "requests the broker may have in flight here (default 1024)",
 	  "N" },
+	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
+	  "the broker's public CURVE certificate: CURVE upstream, with "
+	  "--curve-secret", "FILE" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_pool, 0,
 	  "Dispatch options (towards the broker and the workers):", NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, guard_options, 0,
+	  "Security options (the backend is CURVE with --clients; "
+	  "--curve-secret is the key of both sides):", NULL },
 	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
@@ -79,7 +86,41 @@ options(struct balance_env *env, int argc, const char **argv)
 	env->wcf.heartbeat = env->cf.heartbeat;
 	env->wcf.liveness = env->cf.liveness;
 	env->wcf.reconnect = env->cf.heartbeat;
+	if (guard_cf.curve_secret == NULL && (opt.curve_server != NULL ||
+	    guard_cf.clients != NULL))
+		cmdline_usage(ctx, "--%s needs --curve-secret, the balancer's "
+		    "own key", opt.curve_server != NULL ? "curve-server" :
+		    "clients");
+	if (guard_cf.curve_secret != NULL && opt.curve_server == NULL &&
+	    guard_cf.clients == NULL)
+		cmdline_usage(ctx, "--curve-secret is for --curve-server "
+		    "(upstream) or --clients (the backend)");
+	guard_cf.who = "backend";
 	poptFreeContext(ctx);
+}
+
+/* The upstream certs, if CURVE is on that side. */
+static void
+upstream_curve(struct balance_env *env)
+{
+	char	*cause = NULL;
+
+	if (opt.curve_server == NULL)
+		return;
+	if (curve_client_certs(guard_cf.curve_secret, opt.curve_server,
+	    &env->up_own, &env->up_server, &cause) != 0)
+		fatalx("upstream: %s", cause);
+	env->wcf.curve_own = &env->up_own;
+	env->wcf.curve_server = &env->up_server;
+}
+
+/* The pool asks whether a backend worker's key may serve the service. */
+static int
+on_admit(void *arg, struct waha_msg *m, const char *service, size_t len)
+{
+	struct balance_env	*env = arg;
+
+	return (guard_allows(env->guard, m, ACL_SERVE, service, len));
 }
 
 static void
@@ -175,12 +216,12 @@ balance_loop_run(struct balance_env *env)
 {
 	zmq_pollitem_t	*items = NULL;
 	size_t		 nalloc = 0;
-	int		 timeout, n;
+	int		 timeout, n, ng, sigs;
 
 	for (;;) {
 		timeout = next_timeout(env, util_now_ms());
-		if (nalloc < 3 + env->nretired) {
-			nalloc = 3 + env->nretired;
+		if (nalloc < 3 + GUARD_ITEMS + env->nretired) {
+			nalloc = 3 + GUARD_ITEMS + env->nretired;
 			items = xreallocarray(items, nalloc, sizeof(*items));
 		}
 		memset(items, 0, 2 * sizeof(*items));
@@ -188,16 +229,21 @@ balance_loop_run(struct balance_env *env)
 		items[0].events = ZMQ_POLLIN;
 		items[1].socket = env->back;
 		items[1].events = ZMQ_POLLIN;
-		n = 2 + balance_up_sockets(env, items + 2);
+		ng = guard_items(env->guard, items + 2);
+		n = 2 + ng + balance_up_sockets(env, items + 2 + ng);
 		if (zmq_poll(items, n, timeout) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
-		if (signals_take() & SIGNALS_TERM) {
+		if ((sigs = signals_take()) & SIGNALS_TERM) {
 			if (env->pool->draining) {
 				log_info("balance: second signal, exiting now");
 				break;
 			}
 			start_drain(env);
 		}
+		if (sigs & SIGNALS_HUP)
+			guard_sighup(env->guard);
+		if (ng > 0 && (items[2].revents | items[3].revents))
+			guard_events(env->guard);
 		pool_tick(env->pool, util_now_ms());
 		balance_up_tick(env, util_now_ms());
 		for (n = 0; n < BALANCE_BATCH && frames_recv(&env->in,
@@ -237,9 +283,13 @@ balance_open(struct balance_env *env)
 
 	env->ctx = zmq_ctx_new();
 	check_url(env);
-	env->back = util_router(env->ctx, env->bind, env->max_msg_size,
-	    env->bound, sizeof(env->bound), &cause);
-	if (env->back == NULL)
+	upstream_curve(env);
+	if ((env->guard = guard_new(env->ctx, &guard_cf, &cause)) == NULL)
+		fatalx("backend: %s", cause);
+	env->back = util_router(env->ctx, env->max_msg_size);
+	if (guard_setup(env->guard, env->back, &cause) != 0 ||
+	    util_bind(env->back, env->bind, env->bound, sizeof(env->bound),
+	    &cause) != 0)
 		fatalx("backend: %s", cause);
 	if (signals_init(0, &cause) != 0)
 		fatalx("balance: %s", cause);
@@ -271,6 +321,9 @@ balance_stop(struct balance_env *env)
 	frames_free(&env->body);
 	zmq_msg_close(&env->token);
 	util_close(&env->back, WAHA_LINGER);
+	guard_free(env->guard);
+	curve_cert_clear(&env->up_own);
+	curve_cert_clear(&env->up_server);
 	zmq_ctx_term(env->ctx);
 }
 
@@ -279,7 +332,8 @@ main(int argc, char **argv)
 {
 	struct balance_env	*env = &env0;
 	struct pool_ops		 ops = { balance_up_reply, on_change,
-				    on_notice };
+				    on_notice, NULL };
+	char			 what[128];
 
 	options(env, argc, (const char **)argv);
 	log_init(cmdline.syslog, cmdline.verbose, "waha-proxy-balance");
@@ -291,9 +345,13 @@ main(int argc, char **argv)
 	frames_init(&env->body);
 	zmq_msg_init(&env->token);
 	balance_open(env);
+	if (guard_on(env->guard))
+		ops.admit = on_admit;
 	env->pool = pool_new(env->back, &env->cf, &ops, env);
-	log_info("balance: %s for %s: backend bound to %s, broker %s",
-	    PACKAGE_VERSION, env->wcf.service, env->bound, env->wcf.url);
+	guard_describe(env->guard, what, sizeof(what));
+	log_info("balance: %s for %s: backend bound to %s (%s), broker %s%s",
+	    PACKAGE_VERSION, env->wcf.service, env->bound, what, env->wcf.url,
+	    env->wcf.curve_own != NULL ? " with CURVE" : "");
 	if (util_notify_ready() != 0)
 		log_warn("balance: NOTIFY_SOCKET");
 

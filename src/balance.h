@@ -36,6 +36,9 @@ struct balance_env {
 	struct pool	*pool;
 	struct pool_config cf;
 	struct worker_config wcf;	/* upstream: url, service, capacity */
+	struct guard	*guard;		/* the backend's CURVE, keys, rules */
+	struct curve_cert up_own;	/* upstream CURVE, if has_secret */
+	struct curve_cert up_server;
 	const char	*bind;
 	char		 bound[256];	/* the backend endpoint actually bound */
 	int		 max_frames;

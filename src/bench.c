@@ -22,7 +22,10 @@ int bench_stop;
 static struct {
 	const char	*clients, *window, *size, *duration, *requests;
 	const char	*timeout, *protocol, *workers, *capacity, *worker_url;
+	const char	*curve_server, *curve_secret;
 } opt;
+
+static struct curve_cert curve_own, curve_server;
 
 static struct bench_config cf0;
 
@@ -61,6 +64,11 @@ static struct poptOption bench_options[] = {
 	{ "raw", '\0', POPT_ARG_NONE, &cf0.raw, 0,
 	  "workers are plain DEALER echo servers, for zmq_proxy and the like",
 	  NULL },
+	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
+	  "the broker's public CURVE certificate: clients and workers use "
+	  "CURVE (with --curve-secret)", "FILE" },
+	{ "curve-secret", '\0', POPT_ARG_STRING, &opt.curve_secret, 0,
+	  "the secret CURVE certificate of every client and worker", "FILE" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
 	  "Common options:", NULL },
 	POPT_TABLEEND
@@ -144,6 +152,11 @@ options(struct bench_config *cf, int argc, const char **argv)
 	cf->capacity = cmdline_num(ctx, "--capacity", opt.capacity, 1,
 	    WAHA_CAPACITY_MAX, 64);
 	check_meaning(ctx, cf);
+	if (cmdline_curve(ctx, opt.curve_server, opt.curve_secret,
+	    &curve_own, &curve_server)) {
+		cf->curve_own = &curve_own;
+		cf->curve_server = &curve_server;
+	}
 	return (ctx);
 }
 
@@ -228,7 +241,9 @@ wait_served(void *zctx, const struct bench_config *cf)
 
 	end = util_now_ms() + (cf->timeout < 0 ? WAHA_TIMEOUT : cf->timeout);
 	sock = util_socket(zctx, ZMQ_DEALER);
-	if (util_attach(sock, 0, cf->url, &cause) != 0)
+	if ((cf->curve_own != NULL && curve_client_setup(sock, cf->curve_own,
+	    cf->curve_server, CURVE_ONCE, &cause) != 0) ||
+	    util_attach(sock, 0, cf->url, &cause) != 0)
 		fatalx("-u: %s", cause);
 	frames_init(&m);
 	while (!yes && util_now_ms() < end)
@@ -391,6 +406,8 @@ main(int argc, char **argv)
 	}
 	stop_workers(wk, cf->workers);
 	zmq_ctx_term(zctx);
+	curve_cert_clear(&curve_own);
+	curve_cert_clear(&curve_server);
 	poptFreeContext(ctx);
 	return (rc);
 }

@@ -33,6 +33,8 @@ struct bench_config {
 	int		 raw;		/* workers are plain echo servers */
 	int		 deadline;	/* send timeout as WAHA01 timeout= */
 	int		 json;
+	const struct curve_cert *curve_own;	/* CURVE, or NULL */
+	const struct curve_cert *curve_server;
 };
 
 /* Status counts: those of waha_statuses, then any other. */

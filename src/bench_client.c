@@ -90,7 +90,9 @@ bench_client_new(void *zctx, const struct bench_config *cf, unsigned id,
 	frames_init(&c->in);
 	frames_init(&c->out);
 	c->sock = util_socket(zctx, ZMQ_DEALER);
-	if (util_attach(c->sock, 0, cf->url, cause) != 0) {
+	if ((cf->curve_own != NULL && curve_client_setup(c->sock,
+	    cf->curve_own, cf->curve_server, CURVE_ONCE, cause) != 0) ||
+	    util_attach(c->sock, 0, cf->url, cause) != 0) {
 		bench_client_free(c);
 		return (NULL);
 	}

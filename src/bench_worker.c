@@ -53,7 +53,9 @@ bench_worker_new(void *zctx, const struct bench_config *cf, char **cause)
 	frames_init(&w->out);
 	if (cf->raw) {
 		w->sock = util_socket(zctx, ZMQ_DEALER);
-		if (util_attach(w->sock, 0, cf->worker_url, cause) == 0)
+		if ((cf->curve_own == NULL || curve_client_setup(w->sock,
+		    cf->curve_own, cf->curve_server, CURVE_ONCE, cause) == 0) &&
+		    util_attach(w->sock, 0, cf->worker_url, cause) == 0)
 			return (w);
 	} else {
 		memset(&wc, 0, sizeof(wc));
@@ -63,6 +65,8 @@ bench_worker_new(void *zctx, const struct bench_config *cf, char **cause)
 		wc.heartbeat = wc.reconnect = WAHA_HEARTBEAT;
 		wc.liveness = WAHA_LIVENESS;
 		wc.notice = on_notice;
+		wc.curve_own = cf->curve_own;
+		wc.curve_server = cf->curve_server;
 		if ((w->ws = worker_new(zctx, &wc, cause)) != NULL)
 			return (w);
 	}

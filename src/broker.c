@@ -12,6 +12,7 @@
 
 #include "waha.h"
 #include "broker.h"
+#include "guard.h"
 
 /* Messages handled before the timers get another look. */
 #define BROKER_BATCH	1024
@@ -40,6 +41,9 @@ static struct poptOption broker_options[] = {
 	  "MS" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_pool, 0,
 	  "Dispatch options:", NULL },
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, guard_options, 0,
+	  "Security options (CURVE with --curve-secret and --clients):",
+	  NULL },
 	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
@@ -65,6 +69,10 @@ options(struct broker_env *env, int argc, const char **argv)
 	    1, WAHA_NAME_MAX, WAHA_NAME_MAX);
 	env->cf.service_ttl = cmdline_num(ctx, "--service-ttl",
 	    opt.service_ttl, 0, INT_MAX, WAHA_SERVICE_TTL);
+	if ((guard_cf.curve_secret == NULL) != (guard_cf.clients == NULL))
+		cmdline_usage(ctx, "--curve-secret and --clients go together: "
+		    "the broker's own key and the keys it lets in");
+	guard_cf.who = "broker";
 	poptFreeContext(ctx);
 }
 
@@ -160,7 +168,38 @@ on_notice(void *arg, int level, const char *msg)
 		log_debug("%s", msg);
 }
 
-/* A request from a client: mmi. here, everything else to the pool. */
+/*
+ * A request the rules refuse: 403 to a native client; an MDP client
+ * gets nothing (RFC 7 has no error reply), as mdp_dropped counts.
+ */
+static void
+refuse(struct broker_env *env, struct waha_msg *m, const struct proto_in *in,
+    int kind)
+{
+	env->refused++;
+	if (kind == BROKER_MDP) {
+		broker_mdp_dropped(env, (int)in->service_len, in->service, 403,
+		    proto_status_text(403));
+		return;
+	}
+	broker_reply(env, m, in->env, kind, 403, NULL);
+	frames_addstr(&env->out, proto_status_text(403));
+	broker_send(env, &env->out);
+}
+
+/* The pool asks whether a worker's key may serve a service. */
+static int
+on_admit(void *arg, struct waha_msg *m, const char *service, size_t len)
+{
+	struct broker_env	*env = arg;
+
+	return (guard_allows(env->guard, m, ACL_SERVE, service, len));
+}
+
+/*
+ * A request from a client: checked against the keys and rules (mmi.
+ * services too), then mmi. here and everything else to the pool.
+ */
 static void
 client_request(struct broker_env *env, struct waha_msg *m,
     const struct proto_in *in)
@@ -171,6 +210,11 @@ client_request(struct broker_env *env, struct waha_msg *m,
 	int		 kind = in->kind == PROTO_MDPC ? BROKER_MDP :
 			    BROKER_NATIVE;
 
+	if (!guard_allows(env->guard, m, ACL_CALL, in->service,
+	    in->service_len)) {
+		refuse(env, m, in, kind);
+		return;
+	}
 	if (in->service_len >= 4 && memcmp(in->service, "mmi.", 4) == 0) {
 		env->mmi_requests++;
 		broker_mmi(env, m, in);
@@ -274,22 +318,27 @@ start_drain(struct broker_env *env)
 	pool_drain(env->pool, env->grace);
 }
 
-/* The zmq_poll loop: signals, then timers, then the socket. */
+/*
+ * The zmq_poll loop: signals, then timers, then the ZAP handler and the
+ * handshake monitor, then the socket.
+ */
 static void
 broker_loop_run(struct broker_env *env)
 {
-	zmq_pollitem_t	 items[2];
-	int		 timeout, sigs, n;
+	zmq_pollitem_t	 items[2 + GUARD_ITEMS];
+	int		 timeout, sigs, n, nitems, i;
 
+	memset(items, 0, sizeof(items));
 	items[0].socket = env->sock;
 	items[0].events = ZMQ_POLLIN;
-	items[1].socket = NULL;
 	items[1].fd = signals_fd();
 	items[1].events = ZMQ_POLLIN;
+	nitems = 2 + guard_items(env->guard, items + 2);
 	for (;;) {
 		timeout = pool_timeout(env->pool, util_now_ms());
-		items[0].revents = items[1].revents = 0;
-		if (zmq_poll(items, 2, timeout) == -1 && errno != EINTR)
+		for (i = 0; i < nitems; i++)
+			items[i].revents = 0;
+		if (zmq_poll(items, nitems, timeout) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if ((sigs = signals_take()) & SIGNALS_TERM) {
 			if (env->pool->draining) {
@@ -298,7 +347,11 @@ broker_loop_run(struct broker_env *env)
 			}
 			start_drain(env);
 		}
+		if (sigs & SIGNALS_HUP)
+			guard_sighup(env->guard);
 		pool_tick(env->pool, util_now_ms());
+		if (nitems > 2 && (items[2].revents | items[3].revents))
+			guard_events(env->guard);
 		for (n = 0; n < BROKER_BATCH && frames_recv(&env->in,
 		    env->sock, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
 		    == 0; n++)
@@ -316,9 +369,12 @@ broker_open(struct broker_env *env)
 	char	*cause = NULL;
 
 	env->ctx = zmq_ctx_new();
-	env->sock = util_router(env->ctx, env->url, env->max_msg_size,
-	    env->bound, sizeof(env->bound), &cause);
-	if (env->sock == NULL)
+	if ((env->guard = guard_new(env->ctx, &guard_cf, &cause)) == NULL)
+		fatalx("broker: %s", cause);
+	env->sock = util_router(env->ctx, env->max_msg_size);
+	if (guard_setup(env->guard, env->sock, &cause) != 0 ||
+	    util_bind(env->sock, env->url, env->bound, sizeof(env->bound),
+	    &cause) != 0)
 		fatalx("broker: %s", cause);
 	if (signals_init(0, &cause) != 0)
 		fatalx("broker: %s", cause);
@@ -328,16 +384,21 @@ int
 main(int argc, char **argv)
 {
 	struct broker_env	*env = &env0;
-	struct pool_ops		 ops = { on_reply, NULL, on_notice };
+	struct pool_ops		 ops = { on_reply, NULL, on_notice, NULL };
+	char			 what[128];
 
 	options(env, argc, (const char **)argv);
 	log_init(cmdline.syslog, cmdline.verbose, "waha-broker");
 	frames_init(&env->in);
 	frames_init(&env->out);
 	broker_open(env);
+	if (guard_on(env->guard))
+		ops.admit = on_admit;
 	env->pool = pool_new(env->sock, &env->cf, &ops, env);
 	env->started = util_now_ms();
-	log_info("broker: %s bound to %s", PACKAGE_VERSION, env->bound);
+	guard_describe(env->guard, what, sizeof(what));
+	log_info("broker: %s bound to %s (%s)", PACKAGE_VERSION, env->bound,
+	    what);
 	if (util_notify_ready() != 0)
 		log_warn("broker: NOTIFY_SOCKET");
 
@@ -348,6 +409,7 @@ main(int argc, char **argv)
 	frames_free(&env->in);
 	frames_free(&env->out);
 	util_close(&env->sock, WAHA_LINGER);
+	guard_free(env->guard);
 	zmq_ctx_term(env->ctx);
 	log_info("broker: stopped");
 	return (0);

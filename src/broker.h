@@ -13,6 +13,7 @@ struct broker_env {
 	void		*sock;		/* the one ROUTER socket */
 	struct pool	*pool;
 	struct pool_config cf;
+	struct guard	*guard;		/* CURVE, --clients, --acl */
 	const char	*url;
 	char		 bound[256];	/* the endpoint actually bound */
 	int		 max_frames;
@@ -22,6 +23,7 @@ struct broker_env {
 	uint64_t	 bad_requests;	/* malformed client messages */
 	uint64_t	 mmi_requests;
 	uint64_t	 commands;	/* WAHA01 cancel= and credit= */
+	uint64_t	 refused;	/* client requests refused (403) */
 	struct pool_counters mdp;	/* MDP requests dropped, by status */
 	int64_t		 mdp_log_at;	/* ms: when the next line may be logged */
 	const char	*cur_name;	/* service of the request being submitted */

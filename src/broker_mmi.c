@@ -15,6 +15,7 @@
 
 #include "waha.h"
 #include "broker.h"
+#include "guard.h"
 
 static json_t *
 statuses_json(const struct pool_counters *c)
@@ -119,7 +120,7 @@ broker_mmi_stats(struct broker_env *env)
 	char			*text;
 
 	totals = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+	    " s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
 	    "requests", (json_int_t)(p->total.requests + env->mmi_requests),
 	    "replies", (json_int_t)p->replies,
 	    "expired", (json_int_t)p->total.expired,
@@ -132,6 +133,8 @@ broker_mmi_stats(struct broker_env *env)
 	    "bad_worker_messages", (json_int_t)p->bad_worker_msgs,
 	    "dropped", (json_int_t)p->dropped,
 	    "mmi_requests", (json_int_t)env->mmi_requests,
+	    "refused", (json_int_t)env->refused,
+	    "refused_messages", (json_int_t)guard_refused(env->guard),
 	    "mdp_dropped", statuses_json(&env->mdp),
 	    "errors", statuses_json(&p->total),
 	    "latency_ms", latency_json(&p->total.latency),

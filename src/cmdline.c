@@ -206,3 +206,24 @@ cmdline_ms(poptContext ctx, const char *name, const char *value, int def)
 {
 	return (cmdline_num(ctx, name, value, -1, INT_MAX, def));
 }
+
+/*
+ * The certs of a client's --curve-server and --curve-secret, which go
+ * together: 1 when both were given and are read into own and server, 0
+ * when neither was; anything else is a usage error.
+ */
+int
+cmdline_curve(poptContext ctx, const char *server, const char *secret,
+    struct curve_cert *own, struct curve_cert *srv)
+{
+	char	*cause = NULL;
+
+	if ((server == NULL) != (secret == NULL))
+		cmdline_usage(ctx, "--curve-server and --curve-secret go "
+		    "together");
+	if (server == NULL)
+		return (0);
+	if (curve_client_certs(secret, server, own, srv, &cause) != 0)
+		cmdline_usage(ctx, "%s", cause);
+	return (1);
+}

@@ -463,3 +463,20 @@ curve_client_setup(void *sock, const struct curve_cert *own,
 	return (setopt(sock, ZMQ_RECONNECT_IVL_MAX, &max, sizeof(max),
 	    "ZMQ_RECONNECT_IVL_MAX", cause));
 }
+
+/*
+ * Read a client's certs: its own secret one at secret and the server's
+ * public one at server.  On failure neither is left filled.
+ */
+int
+curve_client_certs(const char *secret, const char *server,
+    struct curve_cert *own, struct curve_cert *srv, char **cause)
+{
+	if (curve_cert_load(secret, 1, own, cause) != 0)
+		return (-1);
+	if (curve_cert_load(server, 0, srv, cause) != 0) {
+		curve_cert_clear(own);
+		return (-1);
+	}
+	return (0);
+}

@@ -259,6 +259,10 @@ curve_fail_text(const struct curve_event *ev, int client)
 			return (client ? "handshake failed: the server does "
 			    "not use CURVE, or uses it and this client does "
 			    "not" : "handshake failed: a client without CURVE");
+		if (ev->value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+			return (client ? "handshake failed: wrong server key?" :
+			    "handshake failed: undecryptable (a client with "
+			    "the wrong server key?)");
 		return ("handshake failed: protocol error");
 	case CURVE_FAIL_NONE:
 		break;

@@ -27,6 +27,7 @@ static struct {
 	const char	*port, *timeout, *threads, *max_body;
 	const char	*header_timeout, *body_timeout, *grace;
 	const char	*htpasswd, *acl;
+	const char	*curve_server, *curve_secret;
 	const char	**hosts;
 	int		 open_probes;
 	const char	*status_path, *status_interval;
@@ -70,6 +71,11 @@ static struct poptOption http_options[] = {
 	{ "allow-host", '\0', POPT_ARG_ARGV, &opt.hosts, 0,
 	  "serve requests for this Host only (repeatable; localhost and IP "
 	  "addresses always), 421 for others", "NAME" },
+	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
+	  "the broker's public CURVE certificate (with --curve-secret)",
+	  "FILE" },
+	{ "curve-secret", '\0', POPT_ARG_STRING, &opt.curve_secret, 0,
+	  "own secret CURVE certificate (mode 0600)", "FILE" },
 	{ "open-probes", '\0', POPT_ARG_NONE, &opt.open_probes, 0,
 	  "leave /metrics, /healthz and the status page open to all, "
 	  "without --htpasswd or --acl", NULL },
@@ -106,6 +112,8 @@ auth_options(poptContext ctx, struct http_env *env)
 {
 	char	*cause = NULL;
 
+	cmdline_curve(ctx, opt.curve_server, opt.curve_secret,
+	    &env->curve_own, &env->curve_server);
 	if (opt.open_probes && opt.htpasswd == NULL && opt.acl == NULL)
 		cmdline_usage(ctx, "--open-probes: without --htpasswd or "
 		    "--acl, the gateway's own paths are open anyway");
@@ -224,6 +232,8 @@ main(int argc, char **argv)
 	http_loop_close(env);
 	http_auth_free(env->auth);
 	http_samples_free(env->samples);
+	curve_cert_clear(&env->curve_own);
+	curve_cert_clear(&env->curve_server);
 	zmq_ctx_term(env->zctx);
 	log_info("http: stopped");
 	return (0);

@@ -122,6 +122,8 @@ struct http_env {
 	const char	*status_path;	/* without its /; NULL: no page */
 	int		 status_interval;	/* ms */
 	struct http_samples *samples;	/* the page's charts */
+	struct curve_cert curve_own;	/* CURVE to the broker if has_secret */
+	struct curve_cert curve_server;
 	void		*zctx;
 	struct http_loop *loops;
 	char		 bound[128];	/* address:port actually bound */
@@ -147,6 +149,9 @@ struct http_loop {
 	void		*monitor;
 	struct event	*dealer_ev;
 	struct event	*monitor_ev;
+	struct event	*retry_ev;	/* a new socket after a refusal */
+	int		 retry_ms;	/* its delay, doubling */
+	char		 refused[192];	/* why the handshake failed, or "" */
 	uint64_t	 next_corr;
 	struct http_req	*pending;	/* hash by correlation id */
 	struct http_conn *conns;	/* hash by evhttp connection */
@@ -247,6 +252,7 @@ void	 http_broker_begin(struct http_loop *, int);
 int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);
+const char *http_broker_why(struct http_loop *);
 
 /* One service at one sample of http_samples.c; NAN: nothing to show. */
 struct http_point {

@@ -10,6 +10,11 @@
  * 502.  And a socket monitor reports the connection's handshake and its
  * loss; on a loss every request in flight is answered 502 at once, since
  * the broker will route their replies to a peer that no longer exists.
+ *
+ * With CURVE the monitor also reports a failed handshake: libzmq does
+ * not try again after a refusal, so the socket is made anew later, the
+ * delay doubling up to CURVE_RECONNECT_MAX, and meanwhile requests get
+ * 502 with the reason.
  */
 #include "config.h"
 
@@ -26,6 +31,11 @@
 
 /* Messages handled before the other events of the loop get a turn. */
 #define BROKER_BATCH	256
+
+/* ms before the first new socket after a failed CURVE handshake */
+#define BROKER_RETRY	1000
+
+static void	 handshake_failed(struct http_loop *, struct curve_event *);
 
 static int
 readable(void *sock)
@@ -111,21 +121,24 @@ on_dealer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-monitor_event(struct http_loop *loop, int event)
+monitor_event(struct http_loop *loop, struct curve_event *ev)
 {
 	unsigned	 n;
 
-	if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+	if (ev->event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 		HTTP_STAT(loop, loop->stats.connected = 1);
+		loop->refused[0] = '\0';
+		loop->retry_ms = 0;
 		log_info("broker: connected to %s", loop->env->url);
-	} else if (event == ZMQ_EVENT_DISCONNECTED) {
+	} else if (ev->event == ZMQ_EVENT_DISCONNECTED) {
 		HTTP_STAT(loop, loop->stats.connected = 0);
 		n = HASH_COUNT(loop->pending);
 		log_warnx("broker: lost %s, %u requests in flight answered 502",
 		    loop->env->url, n);
 		http_broker_fail_all(loop, 502,
 		    "lost the connection to the broker");
-	}
+	} else if (ev->fail != CURVE_FAIL_NONE)
+		handshake_failed(loop, ev);
 }
 
 static void
@@ -133,15 +146,13 @@ on_monitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_loop	*loop = arg;
 	struct waha_msg		 m;
-	uint16_t		 event;
+	struct curve_event	 ev;
 
 	frames_init(&m);
-	while (readable(loop->monitor) &&
+	while (loop->monitor != NULL && readable(loop->monitor) &&
 	    frames_recv(&m, loop->monitor, ZMQ_DONTWAIT, 2) == 0) {
-		if (m.n > 0 && frames_size(&m, 0) >= sizeof(event)) {
-			memcpy(&event, frames_data(&m, 0), sizeof(event));
-			monitor_event(loop, event);
-		}
+		if (curve_monitor_parse(&m, &ev) == 0)
+			monitor_event(loop, &ev);
 	}
 	frames_free(&m);
 }
@@ -174,21 +185,27 @@ watch(struct http_loop *loop, void *sock, event_callback_fn cb)
 int
 http_broker_open(struct http_loop *loop, char **cause)
 {
-	char	 ep[64];
-	int	 one = 1;
+	struct http_env	*env = loop->env;
+	char		 ep[64];
+	int		 one = 1;
+	static unsigned	 gen;
 
-	loop->dealer = util_socket(loop->env->zctx, ZMQ_DEALER);
+	loop->dealer = util_socket(env->zctx, ZMQ_DEALER);
 	zmq_setsockopt(loop->dealer, ZMQ_IMMEDIATE, &one, sizeof(one));
-	snprintf(ep, sizeof(ep), "inproc://waha-http-monitor-%d", loop->id);
-	if (zmq_socket_monitor(loop->dealer, ep,
-	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
+	if (env->curve_own.has_secret && curve_client_setup(loop->dealer,
+	    &env->curve_own, &env->curve_server, CURVE_ONCE, cause) != 0)
+		return (-1);
+	snprintf(ep, sizeof(ep), "inproc://waha-http-monitor-%d-%u", loop->id,
+	    __atomic_fetch_add(&gen, 1, __ATOMIC_RELAXED));
+	if (zmq_socket_monitor(loop->dealer, ep, curve_monitor_events() |
+	    ZMQ_EVENT_DISCONNECTED) != 0) {
 		xasprintf(cause, "zmq_socket_monitor: %s",
 		    zmq_strerror(errno));
 		return (-1);
 	}
-	loop->monitor = util_socket(loop->env->zctx, ZMQ_PAIR);
+	loop->monitor = util_socket(env->zctx, ZMQ_PAIR);
 	if (util_attach(loop->monitor, 0, ep, cause) != 0 ||
-	    util_attach(loop->dealer, 0, loop->env->url, cause) != 0)
+	    util_attach(loop->dealer, 0, env->url, cause) != 0)
 		return (-1);
 	loop->dealer_ev = watch(loop, loop->dealer, on_dealer);
 	loop->monitor_ev = watch(loop, loop->monitor, on_monitor);
@@ -203,11 +220,64 @@ http_broker_close(struct http_loop *loop)
 		event_free(loop->dealer_ev);
 	if (loop->monitor_ev != NULL)
 		event_free(loop->monitor_ev);
-	loop->dealer_ev = loop->monitor_ev = NULL;
+	if (loop->retry_ev != NULL)
+		event_free(loop->retry_ev);
+	loop->dealer_ev = loop->monitor_ev = loop->retry_ev = NULL;
 	if (loop->dealer != NULL)
 		zmq_socket_monitor(loop->dealer, NULL, 0);
 	util_close(&loop->monitor, 0);
 	util_close(&loop->dealer, 0);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_loop	*loop = arg;
+	char			*cause = NULL;
+
+	if (loop->dealer != NULL || loop->draining)
+		return;
+	if (http_broker_open(loop, &cause) != 0)
+		fatalx("broker: %s", cause);
+}
+
+/*
+ * The broker refused the handshake (or could not read it): say why, in
+ * the log and to the requests that come meanwhile, and start again on a
+ * new socket later.
+ */
+static void
+handshake_failed(struct http_loop *loop, struct curve_event *ev)
+{
+	struct timeval	 tv;
+
+	loop->retry_ms = loop->retry_ms == 0 ? BROKER_RETRY :
+	    loop->retry_ms >= CURVE_RECONNECT_MAX / 2 ? CURVE_RECONNECT_MAX :
+	    loop->retry_ms * 2;
+	snprintf(loop->refused, sizeof(loop->refused), "the broker cannot be "
+	    "reached: %s", curve_fail_text(ev, 1));
+	log_warnx("broker: %s: %s: new connection in %d ms", loop->env->url,
+	    curve_fail_text(ev, 1), loop->retry_ms);
+	event_free(loop->dealer_ev);
+	event_free(loop->monitor_ev);
+	loop->dealer_ev = loop->monitor_ev = NULL;
+	zmq_socket_monitor(loop->dealer, NULL, 0);
+	util_close(&loop->monitor, 0);
+	util_close(&loop->dealer, 0);
+	if (loop->retry_ev == NULL && (loop->retry_ev = evtimer_new(loop->base,
+	    on_retry, loop)) == NULL)
+		fatalx("evtimer_new");
+	tv.tv_sec = loop->retry_ms / 1000;
+	tv.tv_usec = (loop->retry_ms % 1000) * 1000;
+	evtimer_add(loop->retry_ev, &tv);
+}
+
+/* Why a request cannot be sent now, for its 502. */
+const char *
+http_broker_why(struct http_loop *loop)
+{
+	return (loop->refused[0] != '\0' ? loop->refused :
+	    "the broker cannot be reached");
 }
 
 /*
@@ -244,6 +314,10 @@ http_broker_send(struct http_req *r)
 	uint64_t		 corr;
 	int			 rc, saved_errno;
 
+	if (loop->dealer == NULL) {
+		frames_clear(&loop->out);
+		return (-1);	/* refused: a new socket comes later */
+	}
 	memcpy(&corr, frames_data(&loop->out, 0), sizeof(corr));
 	rc = frames_send(&loop->out, loop->dealer, ZMQ_DONTWAIT);
 	saved_errno = errno;

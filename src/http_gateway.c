@@ -193,7 +193,7 @@ static void
 send_or_fail(struct http_req *r)
 {
 	if (http_broker_send(r) != 0)
-		fail(r, 502, "the broker cannot be reached");
+		fail(r, 502, http_broker_why(r->loop));
 }
 
 /* Ask the broker one of its mmi. services for r, with one field. */

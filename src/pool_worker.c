@@ -302,6 +302,28 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 }
 
 /*
+ * Whether the owner lets the sender of m serve: READY's service, or the
+ * service of the worker already registered.  No: the worker is dropped
+ * (its requests answered 503) and told DISCONNECT.  The owner logs.
+ */
+static int
+admitted(struct pool *p, struct pool_worker *w, struct waha_msg *m,
+    const struct proto_in *in)
+{
+	if (in->command == WAHA_READY) {
+		if (p->ops.admit(p->arg, m, in->service, in->service_len))
+			return (1);
+	} else if (w == NULL ||
+	    p->ops.admit(p->arg, m, w->svc->name, w->svc->len))
+		return (1);
+	if (w != NULL)
+		pool_worker_kill(p, w, 503, "no longer allowed to serve");
+	if (in->command != WAHA_DISCONNECT)
+		send_stranger(p, m, WAHA_DISCONNECT);
+	return (0);
+}
+
+/*
  * Handle a message from an MDP worker, parsed by proto_parse (ok is its
  * result).  Protocol errors and strangers get DISCONNECT, as RFC 7 says.
  */
@@ -329,6 +351,8 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 		send_stranger(p, m, WAHA_DISCONNECT);
 		return;
 	}
+	if (p->ops.admit != NULL && !admitted(p, w, m, in))
+		return;
 	if (in->command == WAHA_READY) {
 		worker_ready(p, m, in);
 		return;

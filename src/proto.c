@@ -314,6 +314,8 @@ proto_status_text(int status)
 		return ("ok");
 	case 400:
 		return ("bad request");
+	case 403:
+		return ("not allowed");
 	case 404:
 		return ("no such service");
 	case 500:

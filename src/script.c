@@ -26,6 +26,7 @@ static struct script_env env0;
 static struct {
 	const char	*concurrency, *timeout, *max_output;
 	const char	*heartbeat, *liveness;
+	const char	*curve_server, *curve_secret;
 } opt;
 
 static struct poptOption script_options[] = {
@@ -67,6 +68,11 @@ static struct poptOption script_options[] = {
 	{ "liveness", '\0', POPT_ARG_STRING, &opt.liveness, 0,
 	  "heartbeats the broker may miss before it is dead (default 3)",
 	  "N" },
+	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
+	  "the broker's public CURVE certificate (with --curve-secret)",
+	  "FILE" },
+	{ "curve-secret", '\0', POPT_ARG_STRING, &opt.curve_secret, 0,
+	  "own secret CURVE certificate (mode 0600)", "FILE" },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_daemon, 0,
 	  "Daemon options:", NULL },
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cmdline_common, 0,
@@ -112,6 +118,12 @@ options(struct script_env *env, int argc, const char **argv)
 	    10, 3600000, WAHA_HEARTBEAT);
 	env->wcf.liveness = cmdline_num(ctx, "--liveness", opt.liveness, 1,
 	    1000, WAHA_LIVENESS);
+	/* The certs are read before --chdir moves elsewhere. */
+	if (cmdline_curve(ctx, opt.curve_server, opt.curve_secret,
+	    &env->curve_own, &env->curve_server)) {
+		env->wcf.curve_own = &env->curve_own;
+		env->wcf.curve_server = &env->curve_server;
+	}
 	if (env->chdir != NULL && chdir(env->chdir) == -1)
 		cmdline_usage(ctx, "--chdir: %s: %s", env->chdir,
 		    strerror(errno));
@@ -526,9 +538,10 @@ main(int argc, char **argv)
 	env->ctx = zmq_ctx_new();
 	if ((env->ws = worker_new(env->ctx, &env->wcf, &cause)) == NULL)
 		fatalx("script: %s", cause);
-	log_info("script: %s serves %s with %s, %u %s, broker %s",
+	log_info("script: %s serves %s with %s, %u %s, broker %s%s",
 	    PACKAGE_VERSION, env->name, env->program, env->concurrency,
-	    env->persistent ? "persistent copies" : "at once", env->wcf.url);
+	    env->persistent ? "persistent copies" : "at once", env->wcf.url,
+	    env->wcf.curve_own != NULL ? " with CURVE" : "");
 	if (util_notify_ready() != 0)
 		log_warn("script: NOTIFY_SOCKET");
 
@@ -536,6 +549,8 @@ main(int argc, char **argv)
 
 	script_persist_free(env);
 	worker_free(env->ws);
+	curve_cert_clear(&env->curve_own);
+	curve_cert_clear(&env->curve_server);
 	zmq_msg_close(&env->token);
 	frames_free(&env->body);
 	free(env->items);

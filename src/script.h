@@ -104,6 +104,8 @@ struct script_env {
 	char		**envp;		/* the programs' environment */
 	size_t		 env_request;	/* index of WAHA_REQUEST in envp */
 	struct worker_config wcf;
+	struct curve_cert curve_own;	/* with --curve-secret */
+	struct curve_cert curve_server;
 	struct worker_session *ws;
 	void		*ctx;
 	struct script_runs running;

@@ -21,7 +21,7 @@
 #include "waha.h"
 
 const int waha_statuses[WAHA_NSTATUS] = {
-	200, 400, 404, 500, 501, 503, 504
+	200, 400, 403, 404, 500, 501, 503, 504
 };
 
 /* Monotonic time in milliseconds. */
@@ -184,31 +184,39 @@ util_attach(void *sock, int bind, const char *url, char **cause)
 /*
  * The ROUTER socket that workers (and, for the broker, clients) talk to:
  * ZMQ_ROUTER_MANDATORY so that sends to vanished peers fail and are
- * counted, ZMQ_MAXMSGSIZE, bound to url.  The endpoint actually bound
- * goes to bound, and to --endpoint-file if given.  NULL with a cause on
- * failure.
+ * counted, and ZMQ_MAXMSGSIZE.  Not bound yet, so that security options
+ * can be set first: util_bind does that.
  */
 void *
-util_router(void *ctx, const char *url, int max_msg_size, char *bound,
-    size_t boundlen, char **cause)
+util_router(void *ctx, int max_msg_size)
 {
 	void	*sock;
 	int64_t	 maxsize = max_msg_size;
-	size_t	 len = boundlen;
 	int	 one = 1;
 
 	sock = util_socket(ctx, ZMQ_ROUTER);
 	zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
 	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
+	return (sock);
+}
+
+/*
+ * Bind sock to url.  The endpoint actually bound goes to bound, and to
+ * --endpoint-file if given.  -1 with a cause on failure.
+ */
+int
+util_bind(void *sock, const char *url, char *bound, size_t boundlen,
+    char **cause)
+{
+	size_t	 len = boundlen;
+
 	if (util_attach(sock, 1, url, cause) != 0 ||
 	    (cmdline.endpoint_file != NULL &&
-	    util_write_endpoint(cmdline.endpoint_file, sock, cause) != 0)) {
-		util_close(&sock, 0);
-		return (NULL);
-	}
+	    util_write_endpoint(cmdline.endpoint_file, sock, cause) != 0))
+		return (-1);
 	if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
 		strlcpy(bound, url, boundlen);
-	return (sock);
+	return (0);
 }
 
 /*

@@ -76,7 +76,7 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_REPLY_EXTRA	3
 
 /* Statuses that are counted one by one in the statistics. */
-#define WAHA_NSTATUS		7
+#define WAHA_NSTATUS		8
 extern const int waha_statuses[WAHA_NSTATUS];
 
 /* A multipart ZeroMQ message. */
@@ -148,6 +148,9 @@ extern struct poptOption cmdline_pool[];
 struct pool_config;
 void	 cmdline_pool_config(poptContext, struct pool_config *,
 	    struct cmdline_limits *);
+struct curve_cert;
+int	 cmdline_curve(poptContext, const char *, const char *,
+	    struct curve_cert *, struct curve_cert *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);
@@ -234,7 +237,8 @@ char	*util_line(char **);
 void	 util_hex(char *, const void *, size_t);
 void	*util_socket(void *, int);
 int	 util_attach(void *, int, const char *, char **);
-void	*util_router(void *, const char *, int, char *, size_t, char **);
+void	*util_router(void *, int);
+int	 util_bind(void *, const char *, char *, size_t, char **);
 int64_t	 util_earliest(int64_t, int64_t);
 void	 util_close(void **, int);
 uint64_t util_random64(void);
@@ -330,6 +334,8 @@ void	 curve_clients_free(struct curve_clients *);
 int	 curve_server_setup(void *, const struct curve_cert *, char **);
 int	 curve_client_setup(void *, const struct curve_cert *,
 	    const struct curve_cert *, int, char **);
+int	 curve_client_certs(const char *, const char *, struct curve_cert *,
+	    struct curve_cert *, char **);
 struct curve_zap *curve_zap_new(void *, char **);
 void	 curve_zap_free(struct curve_zap *);
 void	*curve_zap_socket(struct curve_zap *);
@@ -366,6 +372,11 @@ void	 acl_free(struct acl *);
 int	 acl_check(const struct acl *, enum acl_action, const char *, size_t,
 	    const char *, const char *, const char *);
 unsigned acl_count(const struct acl *);
+#define ACL_SUBJ_ANY	0x01
+#define ACL_SUBJ_KEY	0x02
+#define ACL_SUBJ_NAME	0x04
+#define ACL_SUBJ_USER	0x08
+int	 acl_subject_line(const struct acl *, unsigned);
 const char *acl_pattern_check(const char *, size_t);
 int	 acl_match(const char *, size_t, const char *, size_t);
 
@@ -528,6 +539,13 @@ struct pool_ops {
 	void	(*change)(void *, struct pool_service *);
 	/* Something an operator should read: a worker died, and so on. */
 	void	(*notice)(void *, int, const char *);
+	/*
+	 * Optional: whether the sender of worker message m may serve the
+	 * service (len bytes).  Asked for every message of a worker, so
+	 * that a reload applies to workers already registered; a refused
+	 * READY gets DISCONNECT, a refused worker is dropped.
+	 */
+	int	(*admit)(void *, struct waha_msg *, const char *, size_t);
 };
 
 struct pool {
@@ -612,7 +630,10 @@ struct worker_config {
 	unsigned	 features;	/* WAHA_FEAT_CANCEL, _STREAM, or 0 */
 	int		 heartbeat;	/* ms */
 	int		 liveness;
-	int		 reconnect;	/* ms after a DISCONNECT */
+	int		 reconnect;	/* ms after a DISCONNECT; doubles up to
+					   CURVE_RECONNECT_MAX while refused */
+	const struct curve_cert *curve_own;	/* NULL: no CURVE */
+	const struct curve_cert *curve_server;
 	/* Something an operator should read: reconnecting, and so on. */
 	void		(*notice)(void *, const char *);
 	void		*arg;

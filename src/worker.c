@@ -4,6 +4,12 @@
  * both ways, REQUEST with its options, CANCEL, REPLY and FAIL, and a
  * fresh socket whenever the broker falls silent or sends DISCONNECT, so
  * that a restarted broker sees a new worker.
+ *
+ * With CURVE a monitor watches the handshake.  libzmq never reconnects
+ * after a refusal (and loops after a wrong server key unless told not
+ * to), so a failed handshake is reported through the notice callback and
+ * the session starts again on a new socket, later each time: the delay
+ * doubles up to CURVE_RECONNECT_MAX and is reset once a session works.
  */
 #include "config.h"
 
@@ -14,6 +20,9 @@
 
 #include "waha.h"
 
+/* ms between looks at the monitor while a CURVE handshake is pending */
+#define WORKER_HANDSHAKE_POLL	100
+
 struct worker_session {
 	void			*ctx;
 	struct worker_config	 cf;
@@ -23,6 +32,10 @@ struct worker_session {
 	int64_t			 last_recv;	/* ms */
 	int64_t			 last_send;	/* ms */
 	int64_t			 reconnect_at;	/* ms, 0 if not waiting */
+	int64_t			 registered_at;	/* ms */
+	int			 delay;		/* ms, the next reconnect's */
+	void			*mon;		/* CURVE handshake monitor */
+	int			 handshook;	/* the monitor said it worked */
 	struct waha_msg		 in;
 	struct waha_msg		 out;
 };
@@ -69,6 +82,7 @@ worker_new(void *ctx, const struct worker_config *cf, char **cause)
 	ws = xcalloc(1, sizeof(*ws));
 	ws->ctx = ctx;
 	ws->cf = *cf;
+	ws->delay = cf->reconnect;
 	frames_init(&ws->in);
 	frames_init(&ws->out);
 	if (worker_register(ws, cause) != 0) {
@@ -84,6 +98,7 @@ worker_free(struct worker_session *ws)
 {
 	if (ws == NULL)
 		return;
+	util_close(&ws->mon, 0);
 	util_close(&ws->sock, WAHA_LINGER);
 	frames_free(&ws->in);
 	frames_free(&ws->out);
@@ -97,6 +112,34 @@ worker_socket(struct worker_session *ws)
 	return (ws->sock);
 }
 
+static void
+close_socket(struct worker_session *ws)
+{
+	util_close(&ws->mon, 0);
+	util_close(&ws->sock, 0);
+}
+
+/* A CURVE client socket, watched by a monitor: 0, or -1 with a cause. */
+static int
+curve_socket(struct worker_session *ws, char **cause)
+{
+	static unsigned	 n;
+	char		 ep[64];
+
+	if (curve_client_setup(ws->sock, ws->cf.curve_own,
+	    ws->cf.curve_server, CURVE_ONCE, cause) != 0)
+		return (-1);
+	snprintf(ep, sizeof(ep), "inproc://waha-worker-monitor-%u",
+	    __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED));
+	if (zmq_socket_monitor(ws->sock, ep, curve_monitor_events()) != 0) {
+		xasprintf(cause, "zmq_socket_monitor: %s", zmq_strerror(errno));
+		return (-1);
+	}
+	ws->mon = util_socket(ws->ctx, ZMQ_PAIR);
+	ws->handshook = 0;
+	return (util_attach(ws->mon, 0, ep, cause));
+}
+
 /*
  * Register on a new socket: connect and send READY, with the capacity
  * frame only when it is not 1 or features follow, so that plain RFC 7
@@ -108,10 +151,11 @@ worker_register(struct worker_session *ws, char **cause)
 	char	 cap[16];
 	unsigned f = ws->cf.features;
 
-	util_close(&ws->sock, 0);
+	close_socket(ws);
 	ws->sock = util_socket(ws->ctx, ZMQ_DEALER);
-	if (util_attach(ws->sock, 0, ws->cf.url, cause) != 0) {
-		util_close(&ws->sock, 0);
+	if ((ws->cf.curve_own != NULL && curve_socket(ws, cause) != 0) ||
+	    util_attach(ws->sock, 0, ws->cf.url, cause) != 0) {
+		close_socket(ws);
 		return (-1);
 	}
 	proto_worker_cmd(&ws->out, WAHA_READY);
@@ -127,7 +171,7 @@ worker_register(struct worker_session *ws, char **cause)
 	ws->registered = 1;
 	ws->draining = 0;
 	ws->reconnect_at = 0;
-	ws->last_recv = util_now_ms();
+	ws->last_recv = ws->registered_at = util_now_ms();
 	return (0);
 }
 
@@ -148,13 +192,44 @@ worker_withdraw(struct worker_session *ws)
 	ws->reconnect_at = 0;
 }
 
+/*
+ * Start again on a new socket later: after the reconnect delay, which
+ * doubles each time until a session works (a refused key, a READY the
+ * broker refuses), so that a refusal costs little.
+ */
 static void
 reconnect_later(struct worker_session *ws, const char *why)
 {
-	notice(ws, "%s: reconnecting in %d ms", why, ws->cf.reconnect);
-	util_close(&ws->sock, 0);
+	notice(ws, "%s: reconnecting in %d ms", why, ws->delay);
+	close_socket(ws);
 	ws->registered = 0;
-	ws->reconnect_at = util_now_ms() + ws->cf.reconnect;
+	ws->reconnect_at = util_now_ms() + ws->delay;
+	ws->delay = ws->delay >= CURVE_RECONNECT_MAX / 2 ?
+	    CURVE_RECONNECT_MAX : ws->delay * 2;
+}
+
+/* Read the handshake monitor: a failure is reported and starts again. */
+static void
+check_monitor(struct worker_session *ws)
+{
+	struct curve_event	 ev;
+	char			 why[512];
+
+	while (ws->mon != NULL &&
+	    frames_recv(&ws->in, ws->mon, ZMQ_DONTWAIT, 2) == 0) {
+		if (curve_monitor_parse(&ws->in, &ev) != 0)
+			continue;
+		if (ev.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+			ws->handshook = 1;
+		else if (ev.fail != CURVE_FAIL_NONE) {
+			snprintf(why, sizeof(why), "%s: %s", ws->cf.url,
+			    curve_fail_text(&ev, 1));
+			if (ws->draining)
+				close_socket(ws);
+			else
+				reconnect_later(ws, why);
+		}
+	}
 }
 
 /*
@@ -194,6 +269,7 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body,
 				    "worker is leaving");
 				continue;
 			}
+			ws->delay = ws->cf.reconnect;
 			zmq_msg_move(token, &ws->in.part[in.token]);
 			frames_clear(body);
 			frames_moverange(body, &ws->in, in.body, ws->in.n);
@@ -209,7 +285,7 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body,
 				reconnect_later(ws, "broker sent DISCONNECT");
 			else if (ws->draining) {
 				/* It holds nothing of ours: stop talking. */
-				util_close(&ws->sock, 0);
+				close_socket(ws);
 			}
 			return (0);
 		}
@@ -266,6 +342,9 @@ worker_timeout(struct worker_session *ws, int64_t now)
 			    ws->cf.liveness;
 	} else
 		return (-1);
+	/* Until the handshake is known to work, look at the monitor often. */
+	if (ws->mon != NULL && !ws->handshook && t > now + WORKER_HANDSHAKE_POLL)
+		t = now + WORKER_HANDSHAKE_POLL;
 	return (t <= now ? 0 : (int)(t - now));
 }
 
@@ -275,6 +354,11 @@ worker_tick(struct worker_session *ws, int64_t now)
 {
 	char	*cause = NULL;
 
+	check_monitor(ws);
+	if (ws->registered && ws->delay != ws->cf.reconnect &&
+	    now - ws->registered_at > 2 * (int64_t)ws->cf.heartbeat *
+	    ws->cf.liveness)
+		ws->delay = ws->cf.reconnect;	/* it works again */
 	if (ws->draining) {
 		if (ws->sock != NULL && ws->last_send + ws->cf.heartbeat <=
 		    now) {

@@ -197,9 +197,9 @@ start_broker() {
 	return 0
 }
 
-# cli ARGS...: waha-cli against $BROKER
+# cli ARGS...: waha-cli against $BROKER, with $CLI_OPTS (e.g. its keys)
 cli() {
-	"$WAHA_CLI" -u "$BROKER" "$@"
+	"$WAHA_CLI" -u "$BROKER" ${CLI_OPTS:-} "$@"
 }
 
 # served NAME [N]: whether the broker has N (default 1) workers of NAME;

@@ -16,7 +16,7 @@
 #define KEY_A	"3LqN<4$Q/a57jOZ/1#C?H-l(HH2=h.1pKmkxbtJ1"
 #define KEY_B	"rj#GUE4-h-Z&bNKA>}9hL%w2hd{]SmsI4.i=<Ccn"
 
-static char	 path[128];
+static char	 path[1100];
 
 static struct acl *
 load(const char *text, char **cause)
@@ -163,7 +163,7 @@ bad_lines(void)
 int
 main(void)
 {
-	char	 dir[96], *cause = NULL;
+	char	 dir[1024], *cause = NULL;
 
 	snprintf(dir, sizeof(dir), "%s/t-acl.XXXXXX",
 	    getenv("WAHA_SCRATCH") != NULL ? getenv("WAHA_SCRATCH") : "/tmp");

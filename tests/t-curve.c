@@ -40,12 +40,12 @@ static const char czmq_secret[] = CZ_HEAD
     "    public-key = \"" CZ_PUB "\"\n"
     "    secret-key = \"" CZ_SEC "\"\n";
 
-static char	 dir[512];
+static char	 dir[1024];
 
 static const char *
 put(const char *name, const char *text, mode_t mode)
 {
-	static char	 path[1024];
+	static char	 path[1200];
 	int		 fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -141,7 +141,7 @@ round_trip(void)
 {
 	struct curve_cert	 c, pub, sec;
 	struct stat		 st;
-	char			 base[1024], path[1040], *cause = NULL;
+	char			 base[1200], path[1300], *cause = NULL;
 
 	snprintf(base, sizeof(base), "%s/web", dir);
 	tap_ok(curve_cert_generate(&c, "web front", &cause) == 0 &&
@@ -173,7 +173,7 @@ clients(void)
 {
 	struct curve_clients		*cl;
 	const struct curve_client	*c;
-	char				 path[1024], *cause = NULL;
+	char				 path[1200], *cause = NULL;
 
 	snprintf(path, sizeof(path), "%s/clients", dir);
 	mkdir(path, 0755);
@@ -362,7 +362,7 @@ ratelimit(void)
 int
 main(void)
 {
-	char	 cmd[1024];
+	char	 cmd[1200];
 
 	snprintf(dir, sizeof(dir), "%s/t-curve.XXXXXX",
 	    getenv("WAHA_SCRATCH") != NULL ? getenv("WAHA_SCRATCH") : "/tmp");

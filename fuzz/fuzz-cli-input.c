@@ -8,7 +8,7 @@
  * byte, then stdin.  Checked: a refusal gives a cause; plain delimited
  * fields joined again are the input; and what cli_io_write writes in
  * delimited form (encoded as the fields were decoded) reads back as the
- * same fields, as does JSON output of valid UTF-8; cli_io_printable
+ * same fields, as does JSON output of valid UTF-8; codec_printable
  * never lets a control character through.
  */
 #include "config.h"
@@ -123,7 +123,7 @@ check_printable(const uint8_t *data, size_t size)
 	char			*s;
 	size_t			 i, len;
 
-	s = cli_io_printable(data, size);
+	s = codec_printable(data, size);
 	p = (const unsigned char *)s;
 	len = strlen(s);
 	FUZZ_ASSERT(codec_utf8_valid(s, len));

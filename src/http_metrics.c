@@ -64,6 +64,14 @@ static const struct metric broker_metrics[] = {
 	{ "broker_expired_total", "counter",
 	  "Requests that waited or ran too long (504)",
 	  { "totals", "expired" }, 1 },
+	{ "broker_cancelled_total", "counter",
+	  "Requests their clients cancelled", { "totals", "cancelled" }, 1 },
+	{ "broker_queue_full_total", "counter",
+	  "Requests refused because the queues were full (503)",
+	  { "totals", "queue_full" }, 1 },
+	{ "broker_queued_bytes", "gauge",
+	  "Memory the queued requests hold, as --max-queue-bytes counts it",
+	  { "queued_bytes" }, 1 },
 	{ "broker_unroutable_total", "counter",
 	  "Messages to peers that had gone", { "totals", "unroutable" }, 1 },
 	{ "broker_late_replies_total", "counter",
@@ -104,6 +112,8 @@ static const struct metric service_metrics[] = {
 	{ "service_expired_total", "counter",
 	  "Requests to a service that waited or ran too long",
 	  { "expired" }, 1 },
+	{ "service_cancelled_total", "counter",
+	  "Requests to a service their clients cancelled", { "cancelled" }, 1 },
 	{ "service_latency_p50_seconds", "gauge",
 	  "Median time from request to reply of a service",
 	  { "latency_ms", "p50" }, 0.001 },
@@ -330,6 +340,11 @@ broker(struct evbuffer *b, json_t *doc)
 	    "Requests answered with an error, by status");
 	errors(b, "broker_errors_total", "", json_object_get(
 	    json_object_get(doc, "totals"), "errors"));
+	family(b, "broker_mdp_dropped_total", "counter",
+	    "MDP requests dropped unanswered (RFC 7 has no error reply), "
+	    "by status");
+	errors(b, "broker_mdp_dropped_total", "", json_object_get(
+	    json_object_get(doc, "totals"), "mdp_dropped"));
 	services(b, json_object_get(doc, "services"));
 	workers(b, json_object_get(doc, "workers"));
 }

@@ -4,7 +4,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 26
+plan 29
 
 # The exposition format, version 0.0.4, checked line by line; prints
 # "ok" or the first fault, then the samples as "name{labels} value"
@@ -154,6 +154,12 @@ like "$(value 'waha_broker_uptime_seconds{}')" '^[0-9.]+$' \
 is "$(value 'waha_broker_info{version="0.1.0"}')" 1 "the broker's version"
 is "$(value 'waha_broker_errors_total{status="404"}')" 1 \
     "the broker's errors by status"
+is "$(value 'waha_broker_cancelled_total{}') $(value 'waha_broker_queue_full_total{}')" \
+    "0 0" "cancelled and refused requests"
+is "$(value 'waha_service_cancelled_total{service="echo"}')" 0 \
+    "a service's cancelled requests"
+ok "the MDP drops family is there" sh -c "curl -s 'http://$HTTP/metrics' |
+    grep -q '^# TYPE waha_broker_mdp_dropped_total counter\$'"
 
 hreq /metrics -I
 is "$code $(header Content-Type)" \

@@ -251,6 +251,7 @@ void	 http_broker_close(struct http_loop *);
 void	 http_broker_begin(struct http_loop *, int);
 int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
+void	 http_broker_cancel(struct http_req *);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);
 const char *http_broker_why(struct http_loop *);
 

@@ -282,9 +282,10 @@ http_broker_why(struct http_loop *loop)
 
 /*
  * Start a request in loop->out: a new correlation frame, the empty
- * delimiter and, when the request has a timeout (ms, -1 none), the
- * WAHA01 header with it, so that the broker never starts a request the
- * gateway has given up on.  The caller adds the service and the fields.
+ * delimiter and the WAHA01 header with the request's timeout (ms; -1
+ * none: empty options), so that the broker never starts a request the
+ * gateway has given up on, and so that http_broker_cancel can name it.
+ * The caller adds the service and the fields.
  */
 void
 http_broker_begin(struct http_loop *loop, int timeout)
@@ -295,11 +296,37 @@ http_broker_begin(struct http_loop *loop, int timeout)
 	frames_clear(&loop->out);
 	frames_addmem(&loop->out, &corr, sizeof(corr));
 	frames_add(&loop->out);
-	if (timeout < 0)
-		return;
 	frames_addstr(&loop->out, WAHA_EXT);
-	snprintf(opts, sizeof(opts), "timeout=%d", timeout > 0 ? timeout : 1);
+	if (timeout < 0)
+		opts[0] = '\0';
+	else
+		snprintf(opts, sizeof(opts), "timeout=%d",
+		    timeout > 0 ? timeout : 1);
 	frames_addstr(&loop->out, opts);
+}
+
+/*
+ * r's client has gone: tell the broker, which takes the request off its
+ * queue or stops it at its worker (cancel=1), and sends nothing back.
+ */
+void
+http_broker_cancel(struct http_req *r)
+{
+	struct http_loop	*loop = r->loop;
+	struct waha_msg		 m;
+
+	if (r->corr == 0 || loop->dealer == NULL)
+		return;
+	frames_init(&m);
+	frames_addmem(&m, &r->corr, sizeof(r->corr));
+	frames_add(&m);
+	frames_addstr(&m, WAHA_EXT);
+	frames_addstr(&m, "cancel=1");
+	if (frames_send(&m, loop->dealer, ZMQ_DONTWAIT) != 0)
+		log_debug("broker: cancel not sent: %s", zmq_strerror(errno));
+	/* The send may have taken the edge of ZMQ_FD: look again. */
+	event_active(loop->dealer_ev, EV_READ, 1);
+	frames_free(&m);
 }
 
 /*

@@ -52,15 +52,16 @@ http_conn_check(struct http_loop *loop)
 		event_base_loopexit(loop->base, NULL);
 }
 
-/* The client of r has gone: forget the request. */
+/* The client of r has gone: cancel the request at the broker, forget it. */
 static void
 gone(struct http_req *r)
 {
 	struct http_loop	*loop = r->loop;
 
+	http_broker_cancel(r);
 	http_broker_forget(r);
 	HTTP_STAT(loop, loop->stats.gone++);
-	log_debug("http: client gone after %.1f ms, request dropped",
+	log_debug("http: client gone after %.1f ms, request cancelled",
 	    (util_now_us() - r->start) / 1000.0);
 	/* evhttp gave the request up with the connection: it is ours. */
 	if (evhttp_request_get_connection(r->ev) == NULL)

@@ -94,10 +94,10 @@ is "$(raw gone)" gone "a client sends a slow request and resets the connection"
 wait_for "the gateway to notice" \
     sh -c "curl -s http://$HTTP/metrics | grep -qx 'waha_http_clients_gone_total 1'"
 is "$(metric http_clients_gone_total)" 1 "its request is dropped"
-wait_for "the late reply" \
-    sh -c "curl -s http://$HTTP/metrics | grep -qx 'waha_http_late_replies_total 1'"
-is "$(metric http_late_replies_total)" 1 \
-    "and the worker's reply, when it comes, is discarded and counted"
+wait_for "the broker to cancel it" sh -c \
+    "[ \"\$(\"$WAHA_CLI\" -u $BROKER -n mmi.stats | $PYTHON -c 'import json, sys; print(json.load(sys.stdin)[\"totals\"][\"cancelled\"])')\" = 1 ]"
+is "$(stat 's["totals"]["cancelled"]')" 1 \
+    "and cancelled at the broker (cancel=1), which sends nothing back"
 
 is "$(raw pipeline)" \
     'HTTP/1.1 200 OK ["p1"] HTTP/1.1 200 OK ["300","p2"] HTTP/1.1 200 OK ["p3"]' \

@@ -11,7 +11,7 @@
 need_pyzmq
 command -v curl >/dev/null || skip_all "no curl"
 setup
-plan 26
+plan 28
 
 # run.sh DIR NAME SECONDS: writes its pid and its child's, then waits for
 # the child; the files prove that it started, and name what to watch.
@@ -103,6 +103,28 @@ is "$(cli -n svc after2 0)" "done after2" "the next request is served"
 ok "the request the gateway gave up on never started" \
     test ! -e "$SCRATCH/hnever.pid"
 
+# An HTTP client that resets its connection while its request runs: the
+# gateway cancels it at the broker, and the program is stopped.
+cat >"$SCRATCH/reset.py" <<'PY'
+import os, socket, struct, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.sendall(b'GET /svc?args=["hreset","100"]&timeout=-1 HTTP/1.1\r\n'
+          b'Host: localhost\r\n\r\n')
+end = time.monotonic() + 20
+while not os.path.exists(sys.argv[2]):
+    if time.monotonic() > end:
+        sys.exit("the program never started")
+    time.sleep(0.02)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+"$PYTHON" "$SCRATCH/reset.py" "$HTTP" "$SCRATCH/hreset.child"
+ok "a client's reset stops its program (timeout=-1: no deadline)" \
+    killed hreset
+is "$(stat 's["services"]["svc"]["cancelled"]')" 1 \
+    "the gateway cancelled it at the broker"
+
 # 4. cancel=1 from a DEALER client stops the program; nothing comes back
 # for it, and the socket's next request is answered.
 cat >"$SCRATCH/cancel.py" <<'PY'
@@ -128,8 +150,8 @@ out=$("$PYTHON" "$SCRATCH/cancel.py" "$BROKER" "$SCRATCH/c1.child")
 is "$out" "c2||200|done c2
 nothing more" "after cancel=1 only the next request is answered"
 ok "the cancelled program and its child are killed" killed c1
-is "$(stat 's["services"]["svc"]["cancelled"]')" 1 \
-    "mmi.stats counts the cancelled request"
+is "$(stat 's["services"]["svc"]["cancelled"]')" 2 \
+    "mmi.stats counts the cancelled requests"
 
 # 5. Through a balancer: it passes the time left and the CANCEL on.
 start_balancer bsvc || exit 1

@@ -28,39 +28,8 @@ broker=${WAHA_BROKER:-$top/src/waha-broker}
 bench=${WAHA_BENCH:-$top/src/waha-bench}
 cli=${WAHA_CLI:-$top/src/waha-cli}
 keygen=${WAHA_KEYGEN:-$top/src/waha-keygen}
-for p in "$broker" "$bench" "$cli" "$keygen"; do
-	[ -x "$p" ] || { echo "$0: $p: not found (build first?)" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/waha-bench.XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT TERM
-trap 'exit 141' PIPE
-
-# await WHAT COMMAND...: poll until the command succeeds, 10 s at most
-await() {
-	_what=$1
-	shift
-	_i=0
-	until "$@" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		if [ $_i -gt 200 ]; then
-			echo "$0: no $_what" >&2
-			cat "$tmp"/*.log >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
-}
+. "$top/bench/lib.sh"
+need "$broker" "$bench" "$cli" "$keygen"
 
 cd "$tmp" || exit 1
 "$keygen" broker >/dev/null && "$keygen" --name bench bench >/dev/null ||

@@ -50,18 +50,23 @@ ok "the broker logs the refused key and the peer's address" test $? -eq 0
 
 out=$(CLI_OPTS= cli -t 10000 -n echo hello 2>&1)
 is "$?" 6 "a client without CURVE: exit 6"
-wait_for "the failure in the log" grep -q \
-    "a client without CURVE, from 127.0.0.1 port" broker.log
+# A client that leaves at once may close before the broker has read its
+# greeting: the broker then sees a garbled handshake, not the mismatch.
+wait_for "the failure in the log" grep -Eq \
+    "(a client without CURVE|a garbled or undecryptable handshake.*), from 127.0.0.1 port" \
+    broker.log
 ok "the broker logs a client without CURVE with its address" test $? -eq 0
 
+before=$(grep -c 'wrong server key' broker.log)
 start=$(now_ms)
 out=$(CLI_OPTS="--curve-server other --curve-secret alice_secret" \
     cli -t 10000 -n echo hello 2>&1)
 is "$?: $(($(now_ms) - start < 5000))" "6: 1" \
     "a wrong server key: exit 6 at once"
 like "$out" "wrong server key" "it says wrong server key"
-wait_for "the failure in the log" grep -q "wrong server key" broker.log
-is "$(grep -c 'wrong server key' broker.log)" 1 \
+wait_for "the failure in the log" sh -c \
+    "[ \$(grep -c 'wrong server key' broker.log) -gt $before ]"
+is "$(($(grep -c 'wrong server key' broker.log) - before))" 1 \
     "one handshake, one line: no reconnect storm"
 
 # A worker with a refused key: a few attempts, further and further apart.

@@ -4,7 +4,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "$WAHA_LIB")/balance-lib.sh"
 setup
-plan 21
+plan 22
 
 EP="$SCRATCH/bal.endpoint"
 # bad DESC PATTERN ARGS...: exits 1, first stderr line matches, nothing bound
@@ -37,6 +37,8 @@ bad "--liveness 0" "--liveness: '0' is too small" -n svc --liveness 0
 bad "--queue-timeout -2" "--queue-timeout: '-2'" -n svc --queue-timeout -2
 bad "--run-timeout x" "--run-timeout: 'x'" -n svc --run-timeout x
 bad "--max-queue -1" "--max-queue: '-1'" -n svc --max-queue -1
+bad "--max-queue-bytes x" "--max-queue-bytes: 'x' is invalid" -n svc \
+    --max-queue-bytes x
 bad "--max-frames 2" "--max-frames: '2' is too small" -n svc --max-frames 2
 bad "--max-msg-size 10" "--max-msg-size: '10'" -n svc --max-msg-size 10
 bad "--grace -1" "--grace: '-1'" -n svc --grace -1
@@ -51,7 +53,8 @@ help=$("$WAHA_BALANCE" -h)
 is "$?" 0 "-h exits 0"
 missing=""
 for o in -n, --name -u, --url -b, --backend --capacity --heartbeat \
-    --liveness --queue-timeout --run-timeout --max-queue --max-msg-size \
+    --liveness --queue-timeout --run-timeout --max-queue --max-queue-bytes \
+    --max-msg-size \
     --max-frames --grace --syslog --endpoint-file -v, --verbose --version \
     -h, --help; do
 	printf '%s\n' "$help" | grep -q -- "$o" || missing="$missing $o"

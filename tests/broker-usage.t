@@ -3,7 +3,7 @@
 # status 1 for every bad option, before any socket is opened.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 setup
-plan 19
+plan 21
 
 out=$("$WAHA_BROKER" --help)
 is "$?" 0 "--help exits 0"
@@ -33,6 +33,10 @@ bad "--max-name: '256' is too large (expected 1 to 255)" --max-name 256
 bad "--max-msg-size: '100' is too small (expected 1024 to 2147483647)" \
     --max-msg-size 100
 bad "--grace: '1e3' is invalid (expected 0 to 2147483647)" --grace 1e3
+bad "--max-queue-bytes: '-1' is too small (expected 0 to 1099511627776)" \
+    --max-queue-bytes -1
+bad "--max-queue-bytes: '2TiB' is invalid (expected 0 to 1099511627776)" \
+    --max-queue-bytes 2TiB
 bad "unexpected argument: extra" extra
 bad "--heartbeat: missing argument" --heartbeat
 

@@ -68,8 +68,10 @@ is "$?: $(($(now_ms) - start < 5000))" "6: 1" \
 like "$out" "wrong server key" "it says wrong server key"
 wait_for "the failure in the log" sh -c \
     "[ \$(grep -c 'wrong server key' broker.log) -gt $before ]"
-is "$(($(grep -c 'wrong server key' broker.log) - before))" 1 \
-    "one handshake, one line: no reconnect storm"
+# One line for its handshake; a late line of the plain client above, which
+# may also look garbled, can come too.  A storm would be dozens.
+n=$(($(grep -c 'wrong server key' broker.log) - before))
+ok "one handshake, one line: no reconnect storm ($n)" test "$n" -ge 1 -a "$n" -le 2
 
 # A worker with a refused key: a few attempts, further and further apart.
 start_daemon refused "$WAHA_SCRIPT" -u "$BROKER" -n echo -s echo \

@@ -66,12 +66,12 @@ out=$(CLI_OPTS="--curve-server other --curve-secret alice_secret" \
 is "$?: $(($(now_ms) - start < 5000))" "6: 1" \
     "a wrong server key: exit 6 at once"
 like "$out" "wrong server key" "it says wrong server key"
-wait_for "the failure in the log" sh -c \
-    "[ \$(grep -c 'wrong server key' broker.log) -gt $before ]"
-# One line for its handshake; a late line of the plain client above, which
-# may also look garbled, can come too.  A storm would be dozens.
+# At most one line for its handshake (the log of handshake failures is
+# rate-limited), and a late one of the plain client above: a storm would
+# be dozens.
 n=$(($(grep -c 'wrong server key' broker.log) - before))
-ok "one handshake, one line: no reconnect storm ($n)" test "$n" -ge 1 -a "$n" -le 2
+ok "one handshake, at most one line: no reconnect storm ($n)" \
+    test "$n" -le 2
 
 # A worker with a refused key: a few attempts, further and further apart.
 start_daemon refused "$WAHA_SCRIPT" -u "$BROKER" -n echo -s echo \

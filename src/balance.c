@@ -82,7 +82,7 @@ options(struct balance_env *env, int argc, const char **argv)
 	env->wcf.service = opt.name;
 	env->wcf.capacity = cmdline_num(ctx, "--capacity", opt.capacity,
 	    1, WAHA_CAPACITY_MAX, BALANCE_CAPACITY);
-	env->wcf.features = WAHA_FEAT_CANCEL;
+	env->wcf.features = WAHA_FEAT_CANCEL | WAHA_FEAT_STREAM;
 	env->wcf.heartbeat = env->cf.heartbeat;
 	env->wcf.liveness = env->cf.liveness;
 	env->wcf.reconnect = env->cf.heartbeat;
@@ -332,7 +332,7 @@ main(int argc, char **argv)
 {
 	struct balance_env	*env = &env0;
 	struct pool_ops		 ops = { balance_up_reply, on_change,
-				    on_notice, NULL };
+				    on_notice, NULL, balance_up_partial };
 	char			 what[128];
 
 	options(env, argc, (const char **)argv);

@@ -63,6 +63,8 @@ int	 balance_up_timeout(struct balance_env *, int64_t);
 void	 balance_up_tick(struct balance_env *, int64_t);
 void	 balance_up_reply(void *, struct pool_req *, int, struct waha_msg *,
 	    size_t, const char *);
+int	 balance_up_partial(void *, struct pool_req *, struct waha_msg *,
+	    size_t);
 int	 balance_up_sockets(struct balance_env *, zmq_pollitem_t *);
 void	 balance_up_free(struct balance_env *);
 

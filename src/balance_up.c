@@ -5,7 +5,8 @@
  * token, with the time it has left as its deadline; the pool's reply
  * callback sends REPLY or FAIL back on the registration that brought it.
  * A CANCEL from the broker cancels the pool request, which passes it on
- * to the backend worker that holds it.
+ * to the backend worker that holds it.  Streams pass both ways: partials
+ * from the backend go up as PARTIAL, the broker's CREDIT goes down.
  */
 #include "config.h"
 
@@ -142,6 +143,27 @@ balance_up_reply(void *arg, struct pool_req *r, int status,
 		log_debug("upstream: reply not sent: %s", zmq_strerror(errno));
 }
 
+/*
+ * The pool relays a partial of a stream: PARTIAL upstream, on the
+ * registration that brought the request.  -1 if it cannot be sent (the
+ * stream is then cancelled).
+ */
+int
+balance_up_partial(void *arg, struct pool_req *r, struct waha_msg *m,
+    size_t first)
+{
+	struct balance_env	*env = arg;
+	struct balance_up	*u;
+
+	if ((u = find_up(env, r->kind)) == NULL)
+		return (-1);
+	if (m == NULL)
+		return (0);	/* the broker above keeps its client alive */
+	frames_clear(&env->out);
+	frames_moverange(&env->out, m, first, m->n);
+	return (worker_partial(u->ws, &r->env.part[0], &env->out));
+}
+
 /* A pool request's key: the registration and the broker's token. */
 static size_t
 up_key(unsigned char *key, size_t len, int gen, zmq_msg_t *token)
@@ -166,6 +188,8 @@ submit(struct balance_env *env, struct balance_up *u,
 
 	r = pool_req_new(u->gen);
 	r->timeout = o->timeout;
+	r->stream = o->stream;
+	r->allowed = o->credit;
 	if ((klen = up_key(key, sizeof(key), u->gen, &env->token)) > 0)
 		pool_req_key(r, key, klen);
 	frames_addmove(&r->env, &env->token);
@@ -176,16 +200,23 @@ submit(struct balance_env *env, struct balance_up *u,
 	    0);
 }
 
-/* The broker cancels a request that u brought. */
+/*
+ * The broker cancels a request that u brought (credit < 0), or grants
+ * its stream credit bytes more.
+ */
 static void
-cancel(struct balance_env *env, struct balance_up *u)
+command(struct balance_env *env, struct balance_up *u, long long credit)
 {
 	unsigned char	 key[256];
 	size_t		 klen;
 	struct pool_req	*r;
 
 	klen = up_key(key, sizeof(key), u->gen, &env->token);
-	if (klen > 0 && (r = pool_find_key(env->pool, key, klen)) != NULL) {
+	if (klen == 0 || (r = pool_find_key(env->pool, key, klen)) == NULL)
+		return;
+	if (credit > 0)
+		pool_credit(env->pool, r, credit);
+	else {
 		log_debug("upstream: request cancelled by the broker");
 		pool_cancel(env->pool, r);
 	}
@@ -209,14 +240,16 @@ balance_up_recv(struct balance_env *env)
 	    worker_recv(env->cur->ws, &env->token, &env->body, &o)) != 0;
 	    n++) {
 		if (got == WORKER_CANCEL)
-			cancel(env, env->cur);
+			command(env, env->cur, -1);
+		else if (got == WORKER_CREDIT)
+			command(env, env->cur, o.credit);
 		else
 			submit(env, env->cur, &o);
 	}
 	TAILQ_FOREACH(u, &env->retired, link) {
-		while (worker_recv(u->ws, &env->token, &env->body, &o) ==
-		    WORKER_CANCEL)
-			cancel(env, u);
+		while ((got = worker_recv(u->ws, &env->token, &env->body,
+		    &o)) == WORKER_CANCEL || got == WORKER_CREDIT)
+			command(env, u, got == WORKER_CREDIT ? o.credit : -1);
 	}
 }
 

@@ -159,6 +159,32 @@ on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
 	broker_send(env, &env->out);
 }
 
+/*
+ * The pool relays a partial of stream r: "206" and its fields, to the
+ * envelope of r (copied: the final reply still needs it).  -1 if the
+ * client cannot take it.
+ */
+static int
+on_partial(void *arg, struct pool_req *r, struct waha_msg *m, size_t first)
+{
+	struct broker_env	*env = arg;
+	size_t			 i;
+
+	frames_clear(&env->out);
+	for (i = 0; i < r->env.n; i++)
+		frames_addmem(&env->out, frames_data(&r->env, i),
+		    frames_size(&r->env, i));
+	frames_add(&env->out);
+	frames_addstr(&env->out, "206");
+	if (m != NULL)
+		frames_moverange(&env->out, m, first, m->n);
+	if (frames_send(&env->out, env->sock, ZMQ_DONTWAIT) == -1) {
+		env->pool->unroutable++;
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 on_notice(void *arg, int level, const char *msg)
 {
@@ -223,6 +249,8 @@ client_request(struct broker_env *env, struct waha_msg *m,
 	r = pool_req_new(kind);
 	if (in->extended) {
 		r->timeout = in->opts.timeout;
+		r->stream = in->opts.stream;
+		r->allowed = in->opts.credit;
 		if ((klen = frames_key(m, in->env, key, sizeof(key))) > 0)
 			pool_req_key(r, key, klen);
 	}
@@ -254,13 +282,18 @@ command(struct broker_env *env, struct waha_msg *m, const struct proto_in *in,
 		log_debug("bad command ignored: %s", in->reason);
 		return;
 	}
-	if (!in->opts.cancel)
-		return;		/* credit=: no request streams yet */
 	klen = frames_key(m, in->env, key, sizeof(key));
 	if (klen == 0 || (r = pool_find_key(env->pool, key, klen)) == NULL) {
-		log_debug("cancel: no such open request");
+		log_debug("%s: no such open request",
+		    in->opts.cancel ? "cancel" : "credit");
 		return;
 	}
+	if (in->opts.credit > 0) {
+		pool_credit(env->pool, r, in->opts.credit);
+		return;
+	}
+	if (!in->opts.cancel)
+		return;		/* cancel=0 */
 	log_debug("request %s: cancelled by its client", r->svc->name);
 	pool_cancel(env->pool, r);
 }
@@ -384,7 +417,8 @@ int
 main(int argc, char **argv)
 {
 	struct broker_env	*env = &env0;
-	struct pool_ops		 ops = { on_reply, NULL, on_notice, NULL };
+	struct pool_ops		 ops = { on_reply, NULL, on_notice, NULL,
+				    on_partial };
 	char			 what[128];
 
 	options(env, argc, (const char **)argv);

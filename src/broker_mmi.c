@@ -120,8 +120,11 @@ broker_mmi_stats(struct broker_env *env)
 	char			*text;
 
 	totals = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
 	    "requests", (json_int_t)(p->total.requests + env->mmi_requests),
+	    "streams", (json_int_t)p->streams,
+	    "partials", (json_int_t)p->partials,
+	    "streamed_bytes", (json_int_t)p->stream_bytes,
 	    "replies", (json_int_t)p->replies,
 	    "expired", (json_int_t)p->total.expired,
 	    "cancelled", (json_int_t)p->total.cancelled,
@@ -146,7 +149,7 @@ broker_mmi_stats(struct broker_env *env)
 	HASH_ITER(hh, p->workers, w, wtmp)
 		json_array_append_new(workers, worker_json(w, now));
 	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I,"
-	    " s:I, s:I, s:o, s:o, s:o}",
+	    " s:I, s:I, s:I, s:o, s:o, s:o}",
 	    "version", PACKAGE_VERSION,
 	    "pid", (json_int_t)getpid(),
 	    "uptime_ms", (json_int_t)(now - env->started),
@@ -159,6 +162,7 @@ broker_mmi_stats(struct broker_env *env)
 	    "queued", (json_int_t)p->nqueued,
 	    "queued_bytes", (json_int_t)p->queued_bytes,
 	    "in_flight", (json_int_t)p->nrunning,
+	    "streams_open", (json_int_t)p->nstreams,
 	    "totals", totals,
 	    "services", services,
 	    "workers", workers);

@@ -42,7 +42,7 @@ struct poptOption cmdline_bind[] = {
 static struct {
 	const char	*heartbeat, *liveness, *queue_timeout, *run_timeout;
 	const char	*max_queue, *max_queue_bytes, *max_msg_size, *max_frames;
-	const char	*grace;
+	const char	*grace, *stream_window, *stream_max, *stream_idle;
 } pool_opt;
 
 /* The dispatch options of a daemon built on pool.c. */
@@ -70,6 +70,15 @@ struct poptOption cmdline_pool[] = {
 	{ "grace", '\0', POPT_ARG_STRING, &pool_opt.grace, 0,
 	  "on SIGTERM, wait this long for requests in flight (default 5000)",
 	  "MS" },
+	{ "stream-window", '\0', POPT_ARG_STRING, &pool_opt.stream_window, 0,
+	  "largest opening window a streaming client may ask (default "
+	  "4194304)", "BYTES" },
+	{ "stream-max", '\0', POPT_ARG_STRING, &pool_opt.stream_max, 0,
+	  "most partial bytes one stream may carry, then 500; 0 none "
+	  "(default 0)", "BYTES" },
+	{ "stream-idle", '\0', POPT_ARG_STRING, &pool_opt.stream_idle, 0,
+	  "end a stream silent (no partial, no credit) this long with 504; "
+	  "0 none (default 300000)", "MS" },
 	POPT_TABLEEND
 };
 
@@ -101,6 +110,13 @@ cmdline_pool_config(poptContext ctx, struct pool_config *cf,
 	    3, WAHA_FRAMES_LIMIT, WAHA_MAX_FRAMES);
 	lim->grace = cmdline_num(ctx, "--grace", pool_opt.grace, 0, INT_MAX,
 	    WAHA_GRACE);
+	cf->stream_window = cmdline_num(ctx, "--stream-window",
+	    pool_opt.stream_window, 1024, WAHA_STREAM_WINDOW_MAX,
+	    WAHA_STREAM_WINDOW_DEF_MAX);
+	cf->stream_max = cmdline_num(ctx, "--stream-max", pool_opt.stream_max,
+	    0, INT64_MAX / 2, 0);
+	cf->stream_idle = cmdline_num(ctx, "--stream-idle",
+	    pool_opt.stream_idle, 0, INT_MAX, WAHA_STREAM_IDLE);
 }
 
 /*

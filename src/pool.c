@@ -238,6 +238,14 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
 	int64_t			 now;
 
 	p->total.requests++;
+	if (r->stream) {
+		p->nstreams++;
+		p->streams++;
+		if (r->allowed <= 0)
+			r->allowed = WAHA_STREAM_WINDOW;
+		if (p->cf.stream_window > 0 && r->allowed > p->cf.stream_window)
+			r->allowed = p->cf.stream_window;
+	}
 	if (p->draining) {
 		pool_finish(p, r, 503, NULL, 0, "shutting down");
 		return;
@@ -309,8 +317,8 @@ expire_queued(struct pool *p, struct pool_req *r)
  * Tell r's worker to stop it, if the worker takes CANCEL.  A worker
  * found gone is taken out of the pool as in pool_dispatch.
  */
-static void
-stop_at_worker(struct pool *p, struct pool_req *r)
+void
+pool_stop_at_worker(struct pool *p, struct pool_req *r)
 {
 	struct pool_worker	*w = r->worker;
 
@@ -320,22 +328,78 @@ stop_at_worker(struct pool *p, struct pool_req *r)
 		pool_worker_lost(p, w);
 }
 
-/* A running request reached its deadline or --run-timeout: 504. */
+/*
+ * How often a silent stream gets a keepalive: a partial of no fields,
+ * which tells a client that the broker is alive and tells the broker,
+ * when it cannot be sent, that the client has gone (even while the
+ * stream waits for credit and nothing else would be sent).
+ */
+static int
+ping_interval(const struct pool *p)
+{
+	return (p->cf.heartbeat < WAHA_STREAM_PING ? p->cf.heartbeat :
+	    WAHA_STREAM_PING);
+}
+
+/*
+ * When a running request's timer is due: at its end (deadline,
+ * --run-timeout) or, for a stream, at its next keepalive or once it has
+ * been silent (no partial, no credit) for --stream-idle.  These timers
+ * are lazy: activity only moves r->active and r->pinged, and the timer,
+ * when it fires early, is set again.
+ */
+static int64_t
+running_due(const struct pool *p, const struct pool_req *r)
+{
+	int64_t	 t;
+
+	if (!r->stream || p->ops.partial == NULL)
+		return (r->ends);
+	t = util_earliest(r->ends, r->pinged + ping_interval(p));
+	if (p->cf.stream_idle > 0)
+		t = util_earliest(t, r->active + p->cf.stream_idle);
+	return (t);
+}
+
+/*
+ * A running request's timer fired: its deadline or --run-timeout passed,
+ * or a stream stayed silent too long: 504, stopped at its worker.
+ */
 static void
-expire_running(struct pool *p, struct pool_req *r)
+expire_running(struct pool *p, struct pool_req *r, int64_t now)
 {
 	struct pool_service	*s = r->svc;
 	char			 why[80];
 
-	p->total.expired++;
-	s->stats.expired++;
-	if (r->deadline != 0 && r->due == r->deadline)
+	if (r->ends == 0 || r->ends > now) {
+		if (p->cf.stream_idle <= 0 || r->active + p->cf.stream_idle >
+		    now) {
+			if (r->pinged + ping_interval(p) <= now) {
+				r->pinged = now;
+				if (p->ops.partial(p->arg, r, NULL, 0) == -1) {
+					pool_notice(p, 1, "stream of %s: its "
+					    "client is gone", s->name);
+					pool_stop_at_worker(p, r);
+					pool_finish(p, r, 0, NULL, 0,
+					    "the client is gone");
+					pool_dispatch(p, s);
+					return;
+				}
+			}
+			pool_timer_set(p, r, running_due(p, r));
+			return;
+		}
+		snprintf(why, sizeof(why), "the stream was silent for %d ms "
+		    "(--stream-idle)", p->cf.stream_idle);
+	} else if (r->deadline != 0 && r->ends == r->deadline)
 		snprintf(why, sizeof(why), "its deadline of %d ms passed while "
 		    "it ran", r->timeout);
 	else
 		snprintf(why, sizeof(why), "ran over %d ms",
 		    p->cf.run_timeout);
-	stop_at_worker(p, r);
+	p->total.expired++;
+	s->stats.expired++;
+	pool_stop_at_worker(p, r);
 	pool_finish(p, r, 504, NULL, 0, why);
 	pool_dispatch(p, s);
 }
@@ -355,9 +419,30 @@ pool_cancel(struct pool *p, struct pool_req *r)
 		pool_finish(p, r, 0, NULL, 0, "cancelled by the client");
 		return;
 	}
-	stop_at_worker(p, r);
+	pool_stop_at_worker(p, r);
 	pool_finish(p, r, 0, NULL, 0, "cancelled by the client");
 	pool_dispatch(p, s);
+}
+
+/*
+ * The client of stream r can take bytes more: passed on to its worker
+ * at once, if it is running, so that the broker holds no more than the
+ * window.  Credit for a request that does not stream is ignored.
+ */
+void
+pool_credit(struct pool *p, struct pool_req *r, long long bytes)
+{
+	struct pool_worker	*w = r->worker;
+
+	if (!r->stream || bytes <= 0)
+		return;
+	r->allowed = r->allowed > INT64_MAX / 2 - bytes ? INT64_MAX / 2 :
+	    r->allowed + bytes;
+	r->active = util_now_ms();
+	if (w == NULL || !(w->features & WAHA_FEAT_STREAM) || w->vanished)
+		return;
+	if (pool_worker_credit(p, w, r, bytes) == -1)
+		pool_worker_lost(p, w);
 }
 
 /*
@@ -385,7 +470,9 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 		}
 		dequeue(p, r);
 		r->worker = w;
-		pool_timer_set(p, r, run_due(p, r, now));
+		r->ends = run_due(p, r, now);
+		r->active = r->pinged = now;
+		pool_timer_set(p, r, running_due(p, r));
 		HASH_ADD(hh, p->running, token, sizeof(r->token), r);
 		TAILQ_INSERT_TAIL(&w->reqs, r, w_link);
 		p->nrunning++;
@@ -431,6 +518,8 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 	pool_timer_set(p, r, 0);
 	if (r->keyed)
 		HASH_DELETE(kh, p->by_key, r);
+	if (r->stream)
+		p->nstreams--;
 	if (status == 0) {
 		p->total.cancelled++;
 		r->svc->stats.cancelled++;
@@ -522,7 +611,7 @@ expire_requests(struct pool *p, int64_t now)
 		if (r->worker == NULL)
 			expire_queued(p, r);
 		else
-			expire_running(p, r);
+			expire_running(p, r, now);
 	}
 }
 

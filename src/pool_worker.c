@@ -89,7 +89,8 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 		if (w->features & WAHA_FEAT_OPTIONS)
 			frames_addmem(&p->out, opts, proto_opts_format(opts,
 			    sizeof(opts), pool_time_left(p, r, util_now_ms()),
-			    0));
+			    r->stream && (w->features & WAHA_FEAT_STREAM),
+			    r->allowed));
 		frames_add(&p->out);
 		frames_moverange(&p->out, &r->body, 0, r->body.n);
 		frames_clear(&r->body);
@@ -100,6 +101,28 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 		TAILQ_REMOVE(&p->by_send, w, send_link);
 		TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
 	}
+	return (0);
+}
+
+/* Tell w that the client of stream r can take bytes more (CREDIT). */
+int
+pool_worker_credit(struct pool *p, struct pool_worker *w, struct pool_req *r,
+    long long bytes)
+{
+	unsigned char	 tok[8];
+	char		 num[24];
+
+	if (send_id(p, w->id, w->idlen) == -1)
+		return (-1);
+	proto_worker_cmd(&p->out, WAHA_CREDIT);
+	token_put(tok, r->token);
+	frames_addmem(&p->out, tok, sizeof(tok));
+	snprintf(num, sizeof(num), "%lld", bytes);
+	frames_addstr(&p->out, num);
+	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
+	w->last_send = util_now_ms();
+	TAILQ_REMOVE(&p->by_send, w, send_link);
+	TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
 	return (0);
 }
 
@@ -255,33 +278,69 @@ pool_settle(struct pool *p)
 		pool_worker_kill(p, w, 503, "worker vanished");
 }
 
-static void
-worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
-    const struct proto_in *in)
+/*
+ * A PARTIAL for r: checked against the request (stream=1 to a worker
+ * that streams), the worker's credit, --stream-max and the frame limits,
+ * then relayed to the client.  Anything wrong fails the request 500 and
+ * cancels it at the worker; a client that cannot be reached cancels it.
+ * Returns whether r has ended.
+ */
+static int
+partial_in(struct pool *p, struct pool_worker *w, struct pool_req *r,
+    struct waha_msg *m, const struct proto_in *in)
 {
-	struct pool_req	*r;
-	uint64_t	 token;
-	char		 reason[256];
+	struct pool_service	*s = r->svc;
+	long long		 n = 0;
+	const char		*why = NULL;
+	char			 buf[96];
+	size_t			 i;
 
-	if (token_get(m, in->token, &token) == 0)
-		HASH_FIND(hh, p->running, &token, sizeof(token), r);
-	else
-		r = NULL;
-	if (r == NULL || r->worker != w) {
-		p->late++;
-		return;
+	for (i = in->body; i < m->n; i++)
+		n += frames_size(m, i);
+	if (!r->stream || !(w->features & WAHA_FEAT_STREAM))
+		why = "the worker sent a partial reply to a request without "
+		    "stream=1";
+	else if (m->dropped > 0 || (p->cf.max_size > 0 &&
+	    m->bytes > p->cf.max_size))
+		why = "partial reply has too many frames or bytes";
+	else if (r->streamed + n > r->allowed) {
+		snprintf(buf, sizeof(buf), "the worker sent %lld bytes over "
+		    "its credit", r->streamed + n - r->allowed);
+		why = buf;
+	} else if (p->cf.stream_max > 0 && r->streamed + n > p->cf.stream_max) {
+		snprintf(buf, sizeof(buf), "the stream is over %lld bytes "
+		    "(--stream-max)", p->cf.stream_max);
+		why = buf;
 	}
-	if (in->command != WAHA_PARTIAL)
-		w->served++;
-	if (in->command == WAHA_PARTIAL) {
-		/* No request is sent with stream=1 yet (DESIGN.md 2.8). */
-		if (w->features & WAHA_FEAT_CANCEL) {
-			if (pool_worker_send(p, w, WAHA_CANCEL, r) == -1)
-				pool_worker_lost(p, w);
-		}
-		pool_finish(p, r, 500, NULL, 0, "the worker sent a partial "
-		    "reply to a request without stream=1");
-	} else if (in->command == WAHA_REPLY && m->dropped > 0)
+	if (why != NULL) {
+		pool_notice(p, 0, "worker %s of %s: %s", worker_name(w),
+		    s->name, why);
+		pool_stop_at_worker(p, r);
+		pool_finish(p, r, 500, NULL, 0, why);
+		return (1);
+	}
+	r->streamed += n;
+	r->active = r->pinged = util_now_ms();
+	p->partials++;
+	p->stream_bytes += n;
+	if (p->ops.partial(p->arg, r, m, in->body) == -1) {
+		pool_notice(p, 1, "stream of %s: its client is gone", s->name);
+		pool_stop_at_worker(p, r);
+		pool_finish(p, r, 0, NULL, 0, "the client is gone");
+		return (1);
+	}
+	return (0);
+}
+
+/* The REPLY or FAIL that ends r. */
+static void
+worker_final(struct pool *p, struct pool_worker *w, struct pool_req *r,
+    struct waha_msg *m, const struct proto_in *in)
+{
+	char	 reason[256];
+
+	w->served++;
+	if (in->command == WAHA_REPLY && m->dropped > 0)
 		pool_finish(p, r, 500, NULL, 0, "reply has too many frames");
 	else if (in->command == WAHA_REPLY && p->cf.max_size > 0 &&
 	    m->bytes > p->cf.max_size) {
@@ -295,6 +354,27 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 		    (int)in->reason_len, in->reason);
 		pool_finish(p, r, in->status, NULL, 0, reason);
 	}
+}
+
+static void
+worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
+    const struct proto_in *in)
+{
+	struct pool_req	*r;
+	uint64_t	 token;
+
+	if (token_get(m, in->token, &token) == 0)
+		HASH_FIND(hh, p->running, &token, sizeof(token), r);
+	else
+		r = NULL;
+	if (r == NULL || r->worker != w) {
+		p->late++;
+		return;
+	}
+	if (in->command != WAHA_PARTIAL)
+		worker_final(p, w, r, m, in);
+	else if (!partial_in(p, w, r, m, in))
+		return;		/* relayed: the stream goes on */
 	if (w->leaving && w->inflight == 0)
 		worker_remove(p, w, 503, "left");
 	else

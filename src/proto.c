@@ -13,6 +13,7 @@
 
 static int	parse_status(const struct waha_msg *, size_t);
 static int	parse_capacity(const struct waha_msg *, size_t, unsigned *);
+static int	parse_bytes(const struct waha_msg *, size_t, long long *);
 
 static int
 bad(struct proto_in *in, const char *reason)
@@ -65,12 +66,11 @@ parse_extended(struct waha_msg *m, struct proto_in *in, size_t hdr,
 			    "alone"));
 		return (0);
 	}
-	if (seen & (PROTO_OPT_CANCEL | PROTO_OPT_CREDIT))
-		return (bad(in, "cancel= and credit= are commands, not "
-		    "request options"));
-	if (in->opts.stream)
-		return (bad(in, "stream=1: this broker does not stream "
-		    "replies yet"));
+	if (seen & PROTO_OPT_CANCEL)
+		return (bad(in, "cancel= is a command, not a request option"));
+	/* With stream=1, credit= is the opening window (2.7). */
+	if ((seen & PROTO_OPT_CREDIT) && !in->opts.stream)
+		return (bad(in, "credit= in a request needs stream=1"));
 	*service = o + 1;
 	return (0);
 }
@@ -208,8 +208,9 @@ proto_parse_worker(struct waha_msg *m, struct proto_in *in, int flags)
 		in->token = c + 1;
 		break;
 	case WAHA_CREDIT:
-		if (c + 3 != m->n)
-			return (bad(in, "CREDIT takes a token and a number"));
+		if (c + 3 != m->n || parse_bytes(m, c + 2, &in->opts.credit))
+			return (bad(in, "CREDIT takes a token and a number of "
+			    "bytes"));
 		in->token = c + 1;
 		break;
 	case WAHA_HEARTBEAT_CMD:
@@ -343,6 +344,26 @@ parse_status(const struct waha_msg *m, size_t i)
 	    s[2] < '0' || s[2] > '9')
 		return (-1);
 	return ((s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0'));
+}
+
+/* Parse part i as a positive number of bytes, at most 2^62. */
+static int
+parse_bytes(const struct waha_msg *m, size_t i, long long *v)
+{
+	const char	*s = frames_data(m, i);
+	size_t		 len = frames_size(m, i), k;
+
+	*v = 0;
+	if (len == 0 || len > 19 || s[0] == '0')
+		return (-1);
+	for (k = 0; k < len; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return (-1);
+		*v = *v * 10 + (s[k] - '0');
+		if (*v > INT64_MAX / 2)
+			return (-1);
+	}
+	return (0);
 }
 
 /* Parse part i as a capacity, 1 to 65535 in ASCII decimal. */

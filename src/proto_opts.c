@@ -149,11 +149,14 @@ proto_opts_parse(const char *s, size_t len, struct proto_opts *o, int flags,
 }
 
 /*
- * Write the options of a REQUEST to a worker with features into buf: the
- * time left and stream=1, as they apply.  Returns the length.
+ * Write the options of a REQUEST to a worker with features (or of an
+ * extended request) into buf: the time left, and stream=1 with the
+ * opening window when it is not the default, as they apply.  Returns the
+ * length.
  */
 size_t
-proto_opts_format(char *buf, size_t len, int timeout, int stream)
+proto_opts_format(char *buf, size_t len, int timeout, int stream,
+    long long window)
 {
 	int	 n = 0;
 
@@ -162,6 +165,9 @@ proto_opts_format(char *buf, size_t len, int timeout, int stream)
 		n = snprintf(buf, len, "timeout=%d", timeout < 1 ? 1 : timeout);
 	if (stream && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, "%sstream=1", n > 0 ? "&" : "");
+	if (stream && window > 0 && window != WAHA_STREAM_WINDOW && n >= 0 &&
+	    (size_t)n < len)
+		n += snprintf(buf + n, len - n, "&credit=%lld", window);
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
 

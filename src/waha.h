@@ -47,6 +47,11 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_CAPACITY_MAX	65535
 #define WAHA_LINGER		1000	/* ms a closing socket may flush */
 #define WAHA_HWM		100000
+#define WAHA_STREAM_WINDOW	262144	/* bytes: a stream's opening window */
+#define WAHA_STREAM_WINDOW_DEF_MAX (4 * 1024 * 1024) /* --stream-window */
+#define WAHA_STREAM_WINDOW_MAX	(64 * 1024 * 1024) /* the most it may be */
+#define WAHA_STREAM_IDLE	300000	/* ms a stream may stay silent */
+#define WAHA_STREAM_PING	1000	/* ms: keepalive of a silent stream */
 
 /* Protocol headers and MDP worker commands (RFC 7, FAIL and 2.8). */
 #define WAHA_MDPC		"MDPC01"
@@ -221,7 +226,7 @@ const char *proto_status_text(int);
 /* proto_opts.c */
 int	 proto_opts_parse(const char *, size_t, struct proto_opts *, int,
 	    char *, size_t);
-size_t	 proto_opts_format(char *, size_t, int, int);
+size_t	 proto_opts_format(char *, size_t, int, int, long long);
 unsigned proto_features_parse(const char *, size_t);
 
 /* util.c */
@@ -469,6 +474,12 @@ struct pool_req {
 	unsigned char	*key;		/* the owner's name for it, or NULL */
 	size_t		 keylen;
 	int		 keyed;		/* in pool.by_key */
+	int		 stream;	/* stream=1: partials go to the client */
+	long long	 allowed;	/* stream: partial bytes the client took */
+	long long	 streamed;	/* stream: partial bytes relayed */
+	int64_t		 ends;		/* ms: deadline or --run-timeout; 0 none */
+	int64_t		 active;	/* ms: last partial or credit */
+	int64_t		 pinged;	/* ms: last partial or keepalive sent */
 	TAILQ_ENTRY(pool_req) svc_link;	/* service queue */
 	TAILQ_ENTRY(pool_req) w_link;	/* worker's in-flight list */
 	UT_hash_handle	 hh;		/* by token, while in flight */
@@ -529,6 +540,9 @@ struct pool_config {
 	size_t		 max_name;
 	size_t		 max_size;	/* largest reply, all frames */
 	const char	*only;		/* accept workers of this service only */
+	long long	 stream_window;	/* largest opening window asked */
+	long long	 stream_max;	/* most bytes a stream carries; 0 none */
+	int		 stream_idle;	/* ms a stream may be silent; 0 none */
 };
 
 struct pool_ops {
@@ -546,6 +560,13 @@ struct pool_ops {
 	 * READY gets DISCONNECT, a refused worker is dropped.
 	 */
 	int	(*admit)(void *, struct waha_msg *, const char *, size_t);
+	/*
+	 * Optional: relay a partial of a stream (fields from first on) to
+	 * its client, or with m NULL a keepalive (a partial of no fields);
+	 * -1 when the client cannot be reached, and the stream is then
+	 * cancelled.
+	 */
+	int	(*partial)(void *, struct pool_req *, struct waha_msg *, size_t);
 };
 
 struct pool {
@@ -579,6 +600,10 @@ struct pool {
 	uint64_t	 bad_worker_msgs;
 	uint64_t	 dropped;	/* MDP requests over max-services */
 	uint64_t	 queue_full;	/* refused: --max-queue or -bytes */
+	unsigned	 nstreams;	/* open requests with stream=1 */
+	uint64_t	 streams;	/* requests with stream=1, in all */
+	uint64_t	 partials;	/* relayed */
+	uint64_t	 stream_bytes;	/* partial payload relayed */
 	struct waha_msg	 out;		/* scratch for sending */
 };
 
@@ -593,6 +618,7 @@ void	 pool_submit(struct pool *, struct pool_req *, const char *, size_t,
 	    int);
 struct pool_req *pool_find_key(struct pool *, const void *, size_t);
 void	 pool_cancel(struct pool *, struct pool_req *);
+void	 pool_credit(struct pool *, struct pool_req *, long long);
 void	 pool_worker_msg(struct pool *, struct waha_msg *,
 	    const struct proto_in *, int);
 int	 pool_timeout(struct pool *, int64_t);
@@ -617,6 +643,9 @@ int	 pool_worker_send(struct pool *, struct pool_worker *, int,
 void	 pool_worker_kill(struct pool *, struct pool_worker *, int,
 	    const char *);
 void	 pool_worker_lost(struct pool *, struct pool_worker *);
+void	 pool_stop_at_worker(struct pool *, struct pool_req *);
+int	 pool_worker_credit(struct pool *, struct pool_worker *,
+	    struct pool_req *, long long);
 
 /* pool_timer.c */
 void	 pool_timer_set(struct pool *, struct pool_req *, int64_t);
@@ -646,11 +675,14 @@ void	 worker_free(struct worker_session *);
 void	*worker_socket(struct worker_session *);
 #define WORKER_REQUEST	1
 #define WORKER_CANCEL	2
+#define WORKER_CREDIT	3
 int	 worker_recv(struct worker_session *, zmq_msg_t *, struct waha_msg *,
 	    struct proto_opts *);
 int	 worker_reply(struct worker_session *, zmq_msg_t *,
 	    struct waha_msg *);
 int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
+int	 worker_partial(struct worker_session *, zmq_msg_t *,
+	    struct waha_msg *);
 int	 worker_timeout(struct worker_session *, int64_t);
 void	 worker_tick(struct worker_session *, int64_t);
 void	 worker_withdraw(struct worker_session *);

@@ -235,9 +235,11 @@ check_monitor(struct worker_session *ws)
 /*
  * Read what the broker sent.  Returns WORKER_REQUEST with a request (its
  * token and fields moved into token and body, its options in opts: the
- * time left is -1 unless the session declared features), WORKER_CANCEL
- * with the token of a request to stop, or 0 when nothing more is
- * waiting.  Heartbeats and DISCONNECT are handled here.
+ * time left is -1 unless the session declared features; stream, and
+ * credit the opening window or -1 for WAHA_STREAM_WINDOW), WORKER_CANCEL
+ * with the token of a request to stop, WORKER_CREDIT with a token and
+ * the bytes more its client can take in opts->credit, or 0 when nothing
+ * more is waiting.  Heartbeats and DISCONNECT are handled here.
  */
 int
 worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body,
@@ -280,6 +282,10 @@ worker_recv(struct worker_session *ws, zmq_msg_t *token, struct waha_msg *body,
 		case WAHA_CANCEL:
 			zmq_msg_move(token, &ws->in.part[in.token]);
 			return (WORKER_CANCEL);
+		case WAHA_CREDIT:
+			zmq_msg_move(token, &ws->in.part[in.token]);
+			opts->credit = in.opts.credit;
+			return (WORKER_CREDIT);
 		case WAHA_DISCONNECT:
 			if (ws->registered)
 				reconnect_later(ws, "broker sent DISCONNECT");
@@ -300,6 +306,22 @@ worker_reply(struct worker_session *ws, zmq_msg_t *token,
 {
 	proto_worker_cmd(&ws->out, WAHA_REPLY);
 	frames_addmove(&ws->out, token);
+	frames_add(&ws->out);
+	frames_moverange(&ws->out, fields, 0, fields->n);
+	frames_clear(fields);
+	return (send_out(ws));
+}
+
+/*
+ * Send a partial reply (the fields, consumed) of the streaming request
+ * with this token, which stays the caller's for the replies to come.
+ */
+int
+worker_partial(struct worker_session *ws, zmq_msg_t *token,
+    struct waha_msg *fields)
+{
+	proto_worker_cmd(&ws->out, WAHA_PARTIAL);
+	zmq_msg_copy(frames_add(&ws->out), token);
 	frames_add(&ws->out);
 	frames_moverange(&ws->out, fields, 0, fields->n);
 	frames_clear(fields);

@@ -92,7 +92,15 @@ test_requests(struct waha_msg *m)
 	build(m, "ID", "", "WAHA01", NULL);
 	tap_is_int(proto_parse(m, &in, 255), -1, "no options frame: 400");
 	build(m, "ID", "", "WAHA01", "stream=1", "echo", NULL);
-	tap_is_int(proto_parse(m, &in, 255), -1, "stream=1 refused for now");
+	tap_is_int(proto_parse(m, &in, 255), 0, "stream=1 parses");
+	tap_is_int(in.opts.stream, 1, "it streams");
+	tap_is_int((int)in.opts.credit, -1, "with the default window");
+	build(m, "ID", "", "WAHA01", "stream=1&credit=65536", "echo", NULL);
+	tap_is_int(proto_parse(m, &in, 255), 0, "stream=1 with a window");
+	tap_is_int((int)in.opts.credit, 65536, "the window it asks");
+	build(m, "ID", "", "WAHA01", "credit=65536", "echo", NULL);
+	tap_is_int(proto_parse(m, &in, 255), -1,
+	    "credit= in a request without stream=1 refused");
 	build(m, "ID", "", "WAHA01", "cancel=1", "echo", NULL);
 	tap_is_int(proto_parse(m, &in, 255), -1,
 	    "cancel= in a request refused");
@@ -154,6 +162,25 @@ test_worker(struct waha_msg *m)
 	build(m, "", "MDPW01", "\x08", NULL);
 	tap_is_int(proto_parse_worker(m, &in, 0), -1,
 	    "CANCEL without a token refused");
+	memset(&in, 0, sizeof(in));
+	build(m, "", "MDPW01", "\x09", "TOKEN", "65536", NULL);
+	tap_is_int(proto_parse_worker(m, &in, PROTO_WORKER_OPTS), 0,
+	    "CREDIT parses");
+	tap_is_int((int)in.opts.credit, 65536, "its bytes");
+	memset(&in, 0, sizeof(in));
+	build(m, "", "MDPW01", "\x09", "TOKEN", "0", NULL);
+	tap_is_int(proto_parse_worker(m, &in, 0), -1, "CREDIT of 0 refused");
+	memset(&in, 0, sizeof(in));
+	build(m, "", "MDPW01", "\x09", "TOKEN", "12x", NULL);
+	tap_is_int(proto_parse_worker(m, &in, 0), -1,
+	    "CREDIT that is not a number refused");
+	memset(&in, 0, sizeof(in));
+	build(m, "", "MDPW01", "\x02", "TOKEN", "stream=1&credit=4096", "",
+	    "body", NULL);
+	tap_is_int(proto_parse_worker(m, &in, PROTO_WORKER_OPTS), 0,
+	    "REQUEST of a stream parses");
+	tap_is_int(in.opts.stream * 100000 + (int)in.opts.credit, 104096,
+	    "stream=1 and its opening window");
 }
 
 static void
@@ -163,13 +190,18 @@ test_format_and_keys(struct waha_msg *m)
 	char		 buf[64];
 	size_t		 len;
 
-	len = proto_opts_format(buf, sizeof(buf), 1500, 0);
+	len = proto_opts_format(buf, sizeof(buf), 1500, 0, -1);
 	tap_is_mem(buf, len, "timeout=1500", 12, "format: the time left");
-	len = proto_opts_format(buf, sizeof(buf), -1, 0);
+	len = proto_opts_format(buf, sizeof(buf), -1, 0, -1);
 	tap_is_int(len, 0, "format: no limit, no options");
-	len = proto_opts_format(buf, sizeof(buf), 0, 1);
+	len = proto_opts_format(buf, sizeof(buf), 0, 1, -1);
 	tap_is_mem(buf, len, "timeout=1&stream=1", 18,
 	    "format: at least 1 ms, and stream");
+	len = proto_opts_format(buf, sizeof(buf), -1, 1, WAHA_STREAM_WINDOW);
+	tap_is_mem(buf, len, "stream=1", 8, "format: the default window unsaid");
+	len = proto_opts_format(buf, sizeof(buf), -1, 1, 4096);
+	tap_is_mem(buf, len, "stream=1&credit=4096", 20,
+	    "format: another window");
 	build(m, "ab", "c", NULL);
 	len = frames_key(m, 2, key, sizeof(key));
 	tap_is_mem(key, len, "\0\0\0\2ab\0\0\0\1c", 11, "envelope key");
@@ -183,7 +215,7 @@ main(void)
 {
 	struct waha_msg	 m;
 
-	TAP_PLAN(60);
+	TAP_PLAN(73);
 	frames_init(&m);
 	test_options();
 	test_requests(&m);

@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static struct {
-	const char	*timeout, *encode, *decode, *output, *input;
+	const char	*timeout, *encode, *decode, *output, *input, *window;
 	const char	*in_sep, *out_sep;
 } opt;
 
@@ -26,7 +26,13 @@ static struct poptOption cli_options[] = {
 	  "broker endpoint (default " WAHA_BROKER_URL ")", "URL" },
 	{ "timeout", 't', POPT_ARG_STRING, &opt.timeout, 0,
 	  "give up after MS milliseconds, and have the broker drop the "
-	  "request then; -1 never (default 5000)", "MS" },
+	  "request then; -1 never (default 5000, with --stream -1)", "MS" },
+	{ "stream", 'S', POPT_ARG_NONE, &cli0.stream, 0,
+	  "ask for a streamed reply and write each part as it comes "
+	  "(-o plain by default); Ctrl-C cancels the request", NULL },
+	{ "window", '\0', POPT_ARG_STRING, &opt.window, 0,
+	  "with --stream: bytes the service may send ahead of what has "
+	  "been written (default 262144)", "BYTES" },
 	{ "input", 'i', POPT_ARG_STRING, &opt.input, 0,
 	  "request fields: args, plain, delimited or json (default args)",
 	  "MODE" },
@@ -60,12 +66,9 @@ static const char *const outputs[] = { "empty", "plain", "delimited", "json",
     NULL };
 static const char *const codecs[] = { "plain", "base64", "hex", NULL };
 
-static void
-say(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
-
 /* One line on stderr, after the program's name. */
-static void
-say(const char *fmt, ...)
+void
+cli_say(const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -123,11 +126,16 @@ options(struct cli_env *cli, int argc, const char **argv)
 	ctx = cmdline_parse("waha-cli", "[OPTION...] -n NAME [--] [STRING...]",
 	    argc, argv, cli_options);
 	cli->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
-	cli->timeout = cmdline_ms(ctx, "--timeout", opt.timeout, WAHA_TIMEOUT);
+	cli->timeout = cmdline_ms(ctx, "--timeout", opt.timeout,
+	    cli->stream ? -1 : WAHA_TIMEOUT);
+	if (opt.window != NULL && !cli->stream)
+		cmdline_usage(ctx, "--window has no meaning without --stream");
+	cli->window = cmdline_num(ctx, "--window", opt.window, 1024,
+	    WAHA_STREAM_WINDOW_MAX, 0);
 	cli->input = cmdline_choose(ctx, "--input", opt.input, inputs,
 	    CLI_IN_ARGS);
 	cli->output = cmdline_choose(ctx, "--output", opt.output, outputs,
-	    CLI_OUT_DELIMITED);
+	    cli->stream ? CLI_OUT_PLAIN : CLI_OUT_DELIMITED);
 	cli->decode = cmdline_choose(ctx, "--decode", opt.decode, codecs,
 	    CLI_PLAIN);
 	cli->encode = cmdline_choose(ctx, "--encode", opt.encode, codecs,
@@ -167,7 +175,7 @@ watch(void *ctx, void *sock)
 	void	*mon;
 
 	if (zmq_socket_monitor(sock, CLI_MONITOR, CLI_EVENT_CONNECTED |
-	    curve_monitor_events()) != 0)
+	    ZMQ_EVENT_DISCONNECTED | curve_monitor_events()) != 0)
 		return (NULL);
 	mon = util_socket(ctx, ZMQ_PAIR);
 	if (zmq_connect(mon, CLI_MONITOR) != 0) {
@@ -179,28 +187,31 @@ watch(void *ctx, void *sock)
 }
 
 /*
- * Whether the monitor reports that a connection has been made; a failed
- * CURVE handshake goes to *fail.
+ * What the monitor reports: 1 when a connection has been made, -1 when
+ * one was lost (and none made), 0 otherwise; a failed CURVE handshake
+ * goes to *fail.
  */
-static int
-connected(void *mon, struct curve_event *fail)
+int
+cli_monitor(void *mon, struct curve_event *fail)
 {
 	struct waha_msg		 m;
 	struct curve_event	 ev;
-	int			 yes = 0;
+	int			 what = 0;
 
 	frames_init(&m);
-	while (frames_recv(&m, mon, ZMQ_DONTWAIT, 2) == 0) {
+	while (mon != NULL && frames_recv(&m, mon, ZMQ_DONTWAIT, 2) == 0) {
 		if (curve_monitor_parse(&m, &ev) != 0)
 			continue;
 		if (ev.event == CLI_EVENT_CONNECTED)
-			yes = 1;
+			what = 1;
+		else if (ev.event == ZMQ_EVENT_DISCONNECTED && what == 0)
+			what = -1;
 		else if (ev.fail != CURVE_FAIL_NONE && fail->fail ==
 		    CURVE_FAIL_NONE)
 			*fail = ev;
 	}
 	frames_free(&m);
-	return (yes);
+	return (what);
 }
 
 /* Make sock a CURVE client with the certs of --curve-*; 0 or -1. */
@@ -221,7 +232,7 @@ curve(struct cli_env *cli, void *sock)
 out:
 	curve_cert_clear(&server);
 	if (rc != 0) {
-		say("%s", cause);
+		cli_say("%s", cause);
 		free(cause);
 	}
 	return (rc);
@@ -248,27 +259,27 @@ recv_reply(struct cli_env *cli, void *sock, void *mon, struct waha_msg *rep,
 		if (zmq_poll(items, mon != NULL ? 2 : 1, deadline == -1 ? -1 :
 		    deadline <= now ? 0 : (long)(deadline - now)) == -1 &&
 		    errno != EINTR) {
-			say("zmq_poll: %s", zmq_strerror(errno));
+			cli_say("zmq_poll: %s", zmq_strerror(errno));
 			return (CLI_EXIT_CONNECT);
 		}
-		if (mon != NULL && connected(mon, &fail))
+		if (cli_monitor(mon, &fail) == 1)
 			up = 1;
 		/* After a failed handshake libzmq neither retries nor says more. */
 		if (fail.fail != CURVE_FAIL_NONE) {
-			say("%s: %s", cli->url, curve_fail_text(&fail, 1));
+			cli_say("%s: %s", cli->url, curve_fail_text(&fail, 1));
 			return (CLI_EXIT_AUTH);
 		}
 		if (frames_recv(rep, sock, ZMQ_DONTWAIT, SIZE_MAX) == 0)
 			break;
 		if (deadline != -1 && util_now_ms() >= deadline) {
-			say("%s %s within %d ms", up ? "no reply from" :
+			cli_say("%s %s within %d ms", up ? "no reply from" :
 			    "cannot connect to", cli->url, cli->timeout);
 			return (up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT);
 		}
 	}
 	/* We sent no envelope, so the reply must start with "". */
 	if (proto_parse_reply(rep, status, first) != 0 || *first != 2) {
-		say("malformed reply from %s", cli->url);
+		cli_say("malformed reply from %s", cli->url);
 		return (CLI_EXIT_CONNECT);
 	}
 	return (0);
@@ -285,20 +296,20 @@ report(struct waha_msg *rep, int status, size_t first)
 		    frames_size(rep, first));
 	else
 		reason = xstrdup(proto_status_text(status));
-	say("%d %s", status, reason);
+	cli_say("%d %s", status, reason);
 	free(reason);
 }
 
 /* Write the reply: its fields on 200, else the status on stderr. */
-static int
-output(struct cli_env *cli, struct waha_msg *rep, int status, size_t first)
+int
+cli_output(struct cli_env *cli, struct waha_msg *rep, int status, size_t first)
 {
 	if (status != 200) {
 		report(rep, status, first);
 		return (exit_status(status));
 	}
 	if (cli_io_write(cli, rep, first, stdout) != 0) {
-		say("writing the reply: %s", strerror(errno));
+		cli_say("writing the reply: %s", strerror(errno));
 		return (CLI_EXIT_USAGE);
 	}
 	return (CLI_EXIT_OK);
@@ -324,21 +335,23 @@ call(struct cli_env *cli, struct waha_msg *req)
 	mon = watch(ctx, sock);
 	frames_init(&rep);
 	log_debug("calling %s at %s with %zu fields", cli->name, cli->url,
-	    req->n - (cli->timeout < 0 ? 2 : 4));
+	    req->n - (cli->timeout < 0 && !cli->stream ? 2 : 4));
 	if (cli->curve_secret != NULL && curve(cli, sock) != 0)
 		rc = CLI_EXIT_USAGE;
 	else if (util_attach(sock, 0, cli->url, &cause) != 0) {
-		say("-u: %s", cause);
+		cli_say("-u: %s", cause);
 		free(cause);
 		rc = CLI_EXIT_USAGE;
 	} else if (frames_send(req, sock, ZMQ_DONTWAIT) != 0) {
-		say("sending to %s: %s", cli->url, zmq_strerror(errno));
+		cli_say("sending to %s: %s", cli->url, zmq_strerror(errno));
 		rc = CLI_EXIT_CONNECT;
-	} else if ((rc = recv_reply(cli, sock, mon, &rep, deadline, &status,
+	} else if (cli->stream)
+		rc = cli_stream_recv(cli, sock, mon, deadline);
+	else if ((rc = recv_reply(cli, sock, mon, &rep, deadline, &status,
 	    &first)) == 0) {
 		log_debug("status %d with %zu fields in %.1f ms", status,
 		    rep.n - first, (util_now_us() - start) / 1000.0);
-		rc = output(cli, &rep, status, first);
+		rc = cli_output(cli, &rep, status, first);
 	}
 	frames_free(&rep);
 	if (mon != NULL) {
@@ -356,23 +369,24 @@ main(int argc, char **argv)
 	struct cli_env	*cli = &cli0;
 	struct waha_msg	 req;
 	poptContext	 ctx;
-	char		*cause = NULL, opts[32];
+	char		*cause = NULL, opts[64];
 	int		 rc;
 
 	ctx = options(cli, argc, (const char **)argv);
 	log_init(0, cmdline.verbose, "waha-cli");
+	if (cli->stream && signals_init(0, &cause) != 0)
+		fatalx("%s", cause);
 	frames_init(&req);
 	frames_add(&req);
-	if (cli->timeout >= 0) {
+	if (cli->timeout >= 0 || cli->stream) {
 		/* The broker never starts it after we have given up. */
 		frames_addstr(&req, WAHA_EXT);
-		snprintf(opts, sizeof(opts), "timeout=%d",
-		    cli->timeout > 0 ? cli->timeout : 1);
-		frames_addstr(&req, opts);
+		frames_addmem(&req, opts, proto_opts_format(opts, sizeof(opts),
+		    cli->timeout, cli->stream, cli->window));
 	}
 	frames_addstr(&req, cli->name);
 	if (cli_io_read(cli, poptGetArgs(ctx), &req, &cause) != 0) {
-		say("%s", cause);
+		cli_say("%s", cause);
 		free(cause);
 		rc = CLI_EXIT_USAGE;
 	} else

@@ -12,6 +12,7 @@
 #define CLI_EXIT_4XX		4
 #define CLI_EXIT_5XX		5
 #define CLI_EXIT_AUTH		6	/* key refused, or wrong server key */
+#define CLI_EXIT_INTERRUPTED	130	/* SIGINT or SIGTERM: cancelled */
 
 /* The monitor of the broker connection; a handshake means connected. */
 #define CLI_MONITOR		"inproc://waha-cli.monitor"
@@ -39,6 +40,8 @@ struct cli_env {
 	int		 pretty;
 	const char	*curve_server;	/* the broker's public cert */
 	const char	*curve_secret;	/* our own secret cert */
+	int		 stream;	/* --stream: stream=1, partials */
+	long long	 window;	/* --window: the opening window, or 0 */
 };
 
 /* cli_io.c */
@@ -46,5 +49,14 @@ int	 cli_io_parse_sep(const char *, char *);
 int	 cli_io_read(struct cli_env *, const char **, struct waha_msg *,
 	    char **);
 int	 cli_io_write(struct cli_env *, struct waha_msg *, size_t, FILE *);
+
+/* cli.c */
+struct curve_event;
+void	 cli_say(const char *, ...) WAHA_ATTR_PRINTF(1, 2);
+int	 cli_monitor(void *, struct curve_event *);
+int	 cli_output(struct cli_env *, struct waha_msg *, int, size_t);
+
+/* cli_stream.c */
+int	 cli_stream_recv(struct cli_env *, void *, void *, int64_t);
 
 #endif

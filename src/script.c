@@ -24,7 +24,7 @@
 static struct script_env env0;
 
 static struct {
-	const char	*concurrency, *timeout, *max_output;
+	const char	*concurrency, *timeout, *max_output, *stream_timeout;
 	const char	*heartbeat, *liveness;
 	const char	*curve_server, *curve_secret;
 } opt;
@@ -51,7 +51,11 @@ static struct poptOption script_options[] = {
 	  "(default 30000)", "MS" },
 	{ "max-output", '\0', POPT_ARG_STRING, &opt.max_output, 0,
 	  "most bytes of stdout or of stderr, then the run is killed and "
-	  "fails with 500 (default 1048576)", "BYTES" },
+	  "fails with 500 (default 1048576; a streamed stdout has no limit)",
+	  "BYTES" },
+	{ "stream-timeout", '\0', POPT_ARG_STRING, &opt.stream_timeout, 0,
+	  "longest run of a streamed request (stream=1), then as --timeout; "
+	  "-1 none (default -1)", "MS" },
 	{ "stdin", '\0', POPT_ARG_NONE, &env0.use_stdin, 0,
 	  "write the last field to the program's stdin, not to its argv",
 	  NULL },
@@ -110,6 +114,11 @@ options(struct script_env *env, int argc, const char **argv)
 	if (env->timeout == 0)
 		cmdline_usage(ctx, "--timeout: 0 is not a timeout "
 		    "(-1 is none)");
+	env->stream_timeout = cmdline_ms(ctx, "--stream-timeout",
+	    opt.stream_timeout, -1);
+	if (env->stream_timeout == 0)
+		cmdline_usage(ctx, "--stream-timeout: 0 is not a timeout "
+		    "(-1 is none)");
 	if (env->persistent && (why = script_persist_refuse(env)) != NULL)
 		cmdline_usage(ctx, "%s", why);
 	env->max_output = cmdline_num(ctx, "--max-output", opt.max_output, 0,
@@ -140,7 +149,9 @@ options(struct script_env *env, int argc, const char **argv)
 	env->wcf.url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
 	env->wcf.service = env->name;
 	env->wcf.capacity = env->concurrency;
-	env->wcf.features = WAHA_FEAT_CANCEL;
+	/* A copy that stays running answers a line: it does not stream. */
+	env->wcf.features = env->persistent ? WAHA_FEAT_CANCEL :
+	    WAHA_FEAT_STREAM;
 	env->wcf.reconnect = env->wcf.heartbeat;
 	env->wcf.notice = on_notice;
 }
@@ -165,8 +176,8 @@ free_buf(void *data, void *hint)
 }
 
 /* Append a run's output to m as one field, without copying it. */
-static void
-add_output(struct waha_msg *m, struct script_buf *b)
+void
+script_add_output(struct waha_msg *m, struct script_buf *b)
 {
 	zmq_msg_t	*p;
 
@@ -230,10 +241,13 @@ finish(struct script_env *env, struct script_run *run)
 	    (unsigned long long)run->seq, code, run->out[SCRIPT_OUT].len,
 	    (util_now_us() - run->started) / 1000.0);
 	frames_init(&fields);
-	if (!env->no_stdout)
-		add_output(&fields, &run->out[SCRIPT_OUT]);
+	/* A stream's stdout went as partials: send what is left of it. */
+	if (run->stream)
+		script_stream_flush(env, run);
+	else if (!env->no_stdout)
+		script_add_output(&fields, &run->out[SCRIPT_OUT]);
 	if (env->with_stderr)
-		add_output(&fields, &run->out[SCRIPT_ERR]);
+		script_add_output(&fields, &run->out[SCRIPT_ERR]);
 	if (env->ret_code) {
 		snprintf(num, sizeof(num), "%d", code);
 		frames_addstr(&fields, num);
@@ -322,9 +336,16 @@ requests(struct script_env *env)
 			cancel(env, &env->token);
 			continue;
 		}
+		if (got == WORKER_CREDIT) {
+			script_stream_credit(env, &env->token, o.credit);
+			continue;
+		}
 		run = script_exec_new(env, &env->token, &env->body);
 		if (o.timeout >= 0)
 			run->expires = util_now_ms() + o.timeout;
+		if ((run->stream = o.stream))
+			run->credit = o.credit > 0 ? o.credit :
+			    WAHA_STREAM_WINDOW;
 		if (env->persistent && script_persist_take(env, run) == 0)
 			continue;
 		if (!env->persistent && env->nrunning < env->concurrency)
@@ -405,6 +426,10 @@ build_items(struct script_env *env)
 	add_item(env, &n, NULL, signals_fd(), ZMQ_POLLIN, NULL, 0);
 	TAILQ_FOREACH(run, &env->running, link) {
 		for (i = 0; i < 3; i++) {
+			/* A stream out of credit is not read: backpressure. */
+			if (i == SCRIPT_OUT && run->stream && run->fail == 0 &&
+			    script_stream_room(run) == 0)
+				continue;
 			if (run->fd[i] != -1)
 				add_item(env, &n, NULL, run->fd[i],
 				    i == SCRIPT_IN ? ZMQ_POLLOUT : ZMQ_POLLIN,

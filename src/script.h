@@ -17,6 +17,8 @@
 #define SCRIPT_BACKOFF_MAX	10000		/* ms: longest restart delay */
 #define SCRIPT_ERR_LINE		1024		/* bytes of stderr lines */
 #define SCRIPT_ERR_RATE		20		/* stderr lines a second */
+#define SCRIPT_STREAM_CHUNK	65536		/* bytes: a partial is sent */
+#define SCRIPT_STREAM_DELAY	100		/* ms: or this after a byte */
 
 /* The streams of a run, as indexes of script_run.fd. */
 #define SCRIPT_IN	0
@@ -48,6 +50,9 @@ struct script_run {
 	int64_t		 kill_at;	/* ms: SIGKILL after SIGTERM; 0 none */
 	int		 fail;		/* status once it failed, else 0 */
 	char		 reason[256];
+	int		 stream;	/* stream=1: stdout goes out as partials */
+	long long	 credit;	/* stream: bytes the broker lets us send */
+	int64_t		 flush_at;	/* stream: ms, send what is pending */
 	TAILQ_ENTRY(script_run) link;
 };
 TAILQ_HEAD(script_runs, script_run);
@@ -99,6 +104,7 @@ struct script_env {
 	char		**copy_argv;
 	unsigned	 concurrency;
 	int		 timeout;	/* ms; -1 for none */
+	int		 stream_timeout; /* ms, for a streamed request; -1 none */
 	size_t		 max_output;	/* bytes per stream */
 	const char	*chdir;
 	char		**envp;		/* the programs' environment */
@@ -123,6 +129,13 @@ struct script_env {
 
 /* script.c */
 void	 script_fail(struct script_env *, struct script_run *);
+void	 script_add_output(struct waha_msg *, struct script_buf *);
+
+/* script_stream.c */
+size_t	 script_stream_room(const struct script_run *);
+void	 script_stream_read(struct script_env *, struct script_run *);
+void	 script_stream_flush(struct script_env *, struct script_run *);
+void	 script_stream_credit(struct script_env *, zmq_msg_t *, long long);
 
 /* script_exec.c */
 struct script_run *script_exec_new(struct script_env *, zmq_msg_t *,

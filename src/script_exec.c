@@ -328,8 +328,9 @@ script_exec_start(struct script_env *env, struct script_run *run)
 		return (-1);
 	}
 	run->started = util_now_us();
-	if (env->timeout != -1)
-		run->deadline = util_now_ms() + env->timeout;
+	if ((run->stream ? env->stream_timeout : env->timeout) != -1)
+		run->deadline = util_now_ms() + (run->stream ?
+		    env->stream_timeout : env->timeout);
 	run->deadline = util_earliest(run->deadline, run->expires);
 	if (run->fd[SCRIPT_IN] != -1)
 		write_input(run);
@@ -359,6 +360,10 @@ read_output(struct script_env *env, struct script_run *run, int which)
 	size_t			 room = sizeof(scratch);
 	ssize_t			 n;
 
+	if (which == SCRIPT_OUT && run->stream && run->fail == 0) {
+		script_stream_read(env, run);
+		return;
+	}
 	if (run->fail == 0) {
 		grow(b, env->max_output + 1);
 		dst = b->data + b->len;
@@ -478,7 +483,9 @@ next_timer(const struct script_run *run)
 {
 	if (run->kill_at != 0)
 		return (run->kill_at);
-	return (run->fail == 0 ? run->deadline : 0);
+	if (run->fail != 0)
+		return (0);
+	return (util_earliest(run->deadline, run->flush_at));
 }
 
 /* Milliseconds until script_exec_tick has work, or -1. */
@@ -522,6 +529,9 @@ script_exec_tick(struct script_env *env, int64_t now)
 	TAILQ_FOREACH(run, &env->running, link) {
 		if (script_exec_done(run))
 			continue;
+		if (run->flush_at != 0 && run->flush_at <= now &&
+		    run->fail == 0)
+			script_stream_flush(env, run);
 		if (run->kill_at != 0 && run->kill_at <= now)
 			script_exec_kill(run);
 		else if (run->fail != 0 || run->deadline == 0 ||
@@ -531,6 +541,6 @@ script_exec_tick(struct script_env *env, int64_t now)
 			script_exec_cancel(run, "its client's deadline passed");
 		else
 			script_exec_abort(run, 504, "ran over %d ms",
-			    env->timeout);
+			    run->stream ? env->stream_timeout : env->timeout);
 	}
 }

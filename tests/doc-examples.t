@@ -5,7 +5,7 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 11
+plan 16
 
 EXAMPLES=$TESTS_SRC/../doc/examples
 PAGE=${WAHA_MANDIR:-$TESTS_SRC/../man}/waha-protocol.7
@@ -18,7 +18,7 @@ shown() {
 	    -e 's/\\e/\\/g' -e 's/\\&//g'
 }
 
-for f in client.py worker.py; do
+for f in client.py worker.py stream-client.py stream-worker.py; do
 	shown "$f" >"$SCRATCH/$f"
 	ok "waha-protocol(7) shows $f as it is" \
 	    cmp -s "$SCRATCH/$f" "$EXAMPLES/$f"
@@ -38,6 +38,16 @@ B" "client.py calls worker.py"
 is "$(client mmi.service upper)" 200 "client.py calls mmi.service"
 out=$(client nosuch x 2>&1)
 is "$?/$out" "1/404 no such service" "client.py reports a 404"
+
+start_daemon sworker "$PYTHON" "$EXAMPLES/stream-worker.py" "$BROKER" count
+ok "stream-worker.py registers" wait_for "stream-worker.py" served count
+is "$("$PYTHON" "$EXAMPLES/stream-client.py" "$BROKER" count 3)" "1
+2
+3
+done" "stream-client.py streams from stream-worker.py"
+is "$(cli -n count 2)" "1
+2
+done" "a request without stream=1 gets it all in one reply"
 
 stop_daemon worker TERM
 is "$stopped_status" 0 "worker.py exits 0 on SIGTERM"

@@ -47,6 +47,8 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_CAPACITY_MAX	65535
 #define WAHA_LINGER		1000	/* ms a closing socket may flush */
 #define WAHA_HWM		100000
+#define WAHA_MAX_BROKERS	16	/* endpoints in a -u list */
+#define WAHA_MAX_BROKERS_STR	"16"
 
 /* Protocol headers and MDP worker commands (RFC 7, FAIL and 2.8). */
 #define WAHA_MDPC		"MDPC01"
@@ -151,6 +153,15 @@ void	 cmdline_pool_config(poptContext, struct pool_config *,
 struct curve_cert;
 int	 cmdline_curve(poptContext, const char *, const char *,
 	    struct curve_cert *, struct curve_cert *);
+
+/* urls.c: -u lists, "URL[,URL...]" */
+struct urls {
+	char		**url;
+	unsigned	 n;
+};
+int	 urls_parse(const char *, struct urls *, char **);
+void	 urls_free(struct urls *);
+void	 cmdline_urls(poptContext, const char *, const char *, struct urls *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);
@@ -624,7 +635,7 @@ struct pool_req *pool_timer_first(struct pool *);
 
 /* worker.c: the MDP worker session of WAHA's own workers */
 struct worker_config {
-	const char	*url;
+	const char	*url;		/* "URL[,URL...]": one session each */
 	const char	*service;
 	unsigned	 capacity;
 	unsigned	 features;	/* WAHA_FEAT_CANCEL, _STREAM, or 0 */
@@ -644,6 +655,8 @@ struct worker_session *worker_new(void *, const struct worker_config *,
 	    char **);
 void	 worker_free(struct worker_session *);
 void	*worker_socket(struct worker_session *);
+int	 worker_pollitems(struct worker_session *, zmq_pollitem_t *, int);
+int	 worker_nsockets(struct worker_session *);
 #define WORKER_REQUEST	1
 #define WORKER_CANCEL	2
 int	 worker_recv(struct worker_session *, zmq_msg_t *, struct waha_msg *,
@@ -651,6 +664,7 @@ int	 worker_recv(struct worker_session *, zmq_msg_t *, struct waha_msg *,
 int	 worker_reply(struct worker_session *, zmq_msg_t *,
 	    struct waha_msg *);
 int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
+void	 worker_forget(struct worker_session *);
 int	 worker_timeout(struct worker_session *, int64_t);
 void	 worker_tick(struct worker_session *, int64_t);
 void	 worker_withdraw(struct worker_session *);

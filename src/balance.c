@@ -268,20 +268,27 @@ balance_loop_run(struct balance_env *env)
 }
 
 /*
- * Check the broker endpoint now, while a mistake is still a startup
+ * Check the broker endpoints now, while a mistake is still a startup
  * error: the first registration may come much later.  zmq_connect only
- * parses it; the socket is closed before any peer is involved.
+ * parses each; the socket is closed before any peer is involved.
  */
 static void
 check_url(struct balance_env *env)
 {
-	void	*probe;
-	char	*cause = NULL;
+	struct urls	 urls;
+	void		*probe;
+	char		*cause = NULL;
+	unsigned	 i;
 
-	probe = util_socket(env->ctx, ZMQ_DEALER);
-	if (util_attach(probe, 0, env->wcf.url, &cause) != 0)
+	if (urls_parse(env->wcf.url, &urls, &cause) != 0)
 		fatalx("upstream: %s", cause);
+	probe = util_socket(env->ctx, ZMQ_DEALER);
+	for (i = 0; i < urls.n; i++) {
+		if (util_attach(probe, 0, urls.url[i], &cause) != 0)
+			fatalx("upstream: %s", cause);
+	}
 	util_close(&probe, 0);
+	urls_free(&urls);
 }
 
 static void

@@ -25,12 +25,14 @@ static struct poptOption balance_options[] = {
 	{ "name", 'n', POPT_ARG_STRING, &opt.name, 0,
 	  "the service to balance (required)", "NAME" },
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
-	  "broker to register with (default " WAHA_BROKER_URL ")", "URL" },
+	  "brokers to register with, comma-separated (default "
+	  WAHA_BROKER_URL ")", "URL[,URL...]" },
 	{ "backend", 'b', POPT_ARG_STRING, &opt.backend, 0,
 	  "endpoint to bind for the workers (default " WAHA_BALANCE_URL ")",
 	  "URL" },
 	{ "capacity", '\0', POPT_ARG_STRING, &opt.capacity, 0,
-	  "requests the broker may have in flight here (default 1024)",
+	  "requests the brokers may have in flight here, all brokers "
+	  "together (default 1024)",
 	  "N" },
 	{ "curve-server", '\0', POPT_ARG_STRING, &opt.curve_server, 0,
 	  "the broker's public CURVE certificate: CURVE upstream, with "
@@ -62,6 +64,7 @@ static void
 options(struct balance_env *env, int argc, const char **argv)
 {
 	struct cmdline_limits	 lim;
+	struct urls		 urls;
 	poptContext		 ctx;
 
 	ctx = cmdline_parse("waha-proxy-balance", "-n NAME [OPTION...]",
@@ -69,6 +72,9 @@ options(struct balance_env *env, int argc, const char **argv)
 	if (poptPeekArg(ctx) != NULL)
 		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
 	check_name(ctx, opt.name);
+	cmdline_urls(ctx, "-u", cmdline.url, &urls);
+	env->nbrokers = urls.n;
+	urls_free(&urls);
 	env->bind = opt.backend != NULL ? opt.backend : WAHA_BALANCE_URL;
 	cmdline_pool_config(ctx, &env->cf, &lim);
 	env->max_msg_size = lim.max_msg_size;
@@ -220,8 +226,10 @@ balance_loop_run(struct balance_env *env)
 
 	for (;;) {
 		timeout = next_timeout(env, util_now_ms());
-		if (nalloc < 3 + GUARD_ITEMS + env->nretired) {
-			nalloc = 3 + GUARD_ITEMS + env->nretired;
+		if (nalloc < 2 + GUARD_ITEMS + (1 + env->nretired) *
+		    env->nbrokers) {
+			nalloc = 2 + GUARD_ITEMS + (1 + env->nretired) *
+			    env->nbrokers;
 			items = xreallocarray(items, nalloc, sizeof(*items));
 		}
 		memset(items, 0, 2 * sizeof(*items));
@@ -260,20 +268,27 @@ balance_loop_run(struct balance_env *env)
 }
 
 /*
- * Check the broker endpoint now, while a mistake is still a startup
+ * Check the broker endpoints now, while a mistake is still a startup
  * error: the first registration may come much later.  zmq_connect only
- * parses it; the socket is closed before any peer is involved.
+ * parses each; the socket is closed before any peer is involved.
  */
 static void
 check_url(struct balance_env *env)
 {
-	void	*probe;
-	char	*cause = NULL;
+	struct urls	 urls;
+	void		*probe;
+	char		*cause = NULL;
+	unsigned	 i;
 
-	probe = util_socket(env->ctx, ZMQ_DEALER);
-	if (util_attach(probe, 0, env->wcf.url, &cause) != 0)
+	if (urls_parse(env->wcf.url, &urls, &cause) != 0)
 		fatalx("upstream: %s", cause);
+	probe = util_socket(env->ctx, ZMQ_DEALER);
+	for (i = 0; i < urls.n; i++) {
+		if (util_attach(probe, 0, urls.url[i], &cause) != 0)
+			fatalx("upstream: %s", cause);
+	}
 	util_close(&probe, 0);
+	urls_free(&urls);
 }
 
 static void

@@ -48,6 +48,7 @@ struct balance_env {
 	struct balance_ups retired;	/* withdrawn, finishing their requests */
 	unsigned	 nretired;
 	int		 next_gen;
+	unsigned	 nbrokers;	/* in the -u list: sockets a session has */
 	int64_t		 register_at;	/* ms: retry a failed registration */
 	uint64_t	 strangers;	/* backend messages not from workers */
 	struct waha_msg	 in;

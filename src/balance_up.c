@@ -126,8 +126,10 @@ balance_up_reply(void *arg, struct pool_req *r, int status,
 		return;
 	}
 	u->inflight--;
-	if (status == 0)
-		return;		/* cancelled: the broker wants nothing */
+	if (status == 0) {
+		worker_forget(u->ws);	/* cancelled: the broker wants nothing */
+		return;
+	}
 	if (status == 200) {
 		frames_clear(&env->out);
 		frames_moverange(&env->out, m, first, m->n);
@@ -312,18 +314,10 @@ balance_up_tick(struct balance_env *env, int64_t now)
 	}
 }
 
-static void
-poll_item(zmq_pollitem_t *item, struct worker_session *ws)
-{
-	item->socket = worker_socket(ws);
-	item->fd = -1;
-	item->events = ZMQ_POLLIN;
-	item->revents = 0;
-}
-
 /*
- * Fill items (room for 1 + env->nretired) with the upstream sockets to
- * poll; returns how many.
+ * Fill items (room for (1 + env->nretired) * env->nbrokers) with the
+ * upstream sockets to poll, one per broker of each registration;
+ * returns how many.
  */
 int
 balance_up_sockets(struct balance_env *env, zmq_pollitem_t *items)
@@ -331,12 +325,10 @@ balance_up_sockets(struct balance_env *env, zmq_pollitem_t *items)
 	struct balance_up	*u;
 	int			 n = 0;
 
-	if (env->cur != NULL && worker_socket(env->cur->ws) != NULL)
-		poll_item(&items[n++], env->cur->ws);
-	TAILQ_FOREACH(u, &env->retired, link) {
-		if (worker_socket(u->ws) != NULL)
-			poll_item(&items[n++], u->ws);
-	}
+	if (env->cur != NULL)
+		n += worker_pollitems(env->cur->ws, items, env->nbrokers);
+	TAILQ_FOREACH(u, &env->retired, link)
+		n += worker_pollitems(u->ws, items + n, env->nbrokers);
 	return (n);
 }
 

@@ -114,10 +114,10 @@ run_mdp(void *arg)
 {
 	struct bench_worker	*w = arg;
 	struct waha_msg		 body;
-	zmq_pollitem_t		 item = { NULL, 0, ZMQ_POLLIN, 0 };
+	zmq_pollitem_t		 items[WAHA_MAX_BROKERS];
 	zmq_msg_t		 token;
 	struct proto_opts	 opts;
-	int			 t;
+	int			 t, n;
 
 	frames_init(&body);
 	zmq_msg_init(&token);
@@ -125,9 +125,8 @@ run_mdp(void *arg)
 		t = worker_timeout(w->ws, util_now_ms());
 		if (t == -1 || t > BENCH_TICK)
 			t = BENCH_TICK;
-		item.socket = worker_socket(w->ws);
-		if (zmq_poll(&item, item.socket != NULL, t) == -1 &&
-		    errno != EINTR)
+		n = worker_pollitems(w->ws, items, WAHA_MAX_BROKERS);
+		if (zmq_poll(items, n, t) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		while (worker_recv(w->ws, &token, &body, &opts) ==
 		    WORKER_REQUEST)

@@ -23,7 +23,8 @@ static struct poptOption cli_options[] = {
 	{ "name", 'n', POPT_ARG_STRING, &cli0.name, 0,
 	  "service to call (required)", "NAME" },
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
-	  "broker endpoint (default " WAHA_BROKER_URL ")", "URL" },
+	  "broker endpoint, or several comma-separated: the first that "
+	  "answers is used (default " WAHA_BROKER_URL ")", "URL[,URL...]" },
 	{ "timeout", 't', POPT_ARG_STRING, &opt.timeout, 0,
 	  "give up after MS milliseconds, and have the broker drop the "
 	  "request then; -1 never (default 5000, with --stream -1)", "MS" },
@@ -125,7 +126,7 @@ options(struct cli_env *cli, int argc, const char **argv)
 
 	ctx = cmdline_parse("waha-cli", "[OPTION...] -n NAME [--] [STRING...]",
 	    argc, argv, cli_options);
-	cli->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
+	cmdline_urls(ctx, "-u", cmdline.url, &cli->urls);
 	cli->timeout = cmdline_ms(ctx, "--timeout", opt.timeout,
 	    cli->stream ? -1 : WAHA_TIMEOUT);
 	if (opt.window != NULL && !cli->stream)
@@ -163,55 +164,58 @@ exit_status(int status)
 }
 
 /*
- * Watch sock's connections through a monitor socket, so that "no broker
- * there" can be told apart from "the broker did not answer in time".
- * ZMQ_IMMEDIATE would tell it too, but it drops a reply that arrives
- * just before the broker closes the connection (at its exit) if it has
- * not been read yet.  Returns NULL if monitoring cannot be set up.
+ * Watch c's connection through a monitor socket, so that "no broker
+ * there" can be told apart from "the broker did not answer in time",
+ * and a broker lost with the request from a slow one.  ZMQ_IMMEDIATE
+ * would tell the first too, but it drops a reply that arrives just
+ * before the broker closes the connection (at its exit) if it has not
+ * been read yet.  Leaves c->mon NULL if monitoring cannot be set up.
  */
-static void *
-watch(void *ctx, void *sock)
+static void
+watch(struct cli_conn *c)
 {
-	void	*mon;
+	static unsigned	 n;
+	char		 ep[64];
 
-	if (zmq_socket_monitor(sock, CLI_MONITOR, CLI_EVENT_CONNECTED |
-	    ZMQ_EVENT_DISCONNECTED | curve_monitor_events()) != 0)
-		return (NULL);
-	mon = util_socket(ctx, ZMQ_PAIR);
-	if (zmq_connect(mon, CLI_MONITOR) != 0) {
-		util_close(&mon, 0);
-		zmq_socket_monitor(sock, NULL, 0);
-		return (NULL);
+	snprintf(ep, sizeof(ep), "%s-%u", CLI_MONITOR, n++);
+	if (zmq_socket_monitor(c->sock, ep, CLI_EVENT_CONNECTED |
+	    ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+	    curve_monitor_events()) != 0)
+		return;
+	c->mon = util_socket(c->ctx, ZMQ_PAIR);
+	if (zmq_connect(c->mon, ep) != 0) {
+		util_close(&c->mon, 0);
+		zmq_socket_monitor(c->sock, NULL, 0);
 	}
-	return (mon);
 }
 
 /*
- * What the monitor reports: 1 when a connection has been made, -1 when
- * one was lost (and none made), 0 otherwise; a failed CURVE handshake
- * goes to *fail.
+ * Read the monitor: a connection made sets c->up, one refused c->refused,
+ * one lost after it was made c->lost; a failed CURVE handshake goes to
+ * c->fail.
  */
-int
-cli_monitor(void *mon, struct curve_event *fail)
+void
+cli_monitor(struct cli_conn *c)
 {
 	struct waha_msg		 m;
 	struct curve_event	 ev;
-	int			 what = 0;
 
 	frames_init(&m);
-	while (mon != NULL && frames_recv(&m, mon, ZMQ_DONTWAIT, 2) == 0) {
+	while (c->mon != NULL && frames_recv(&m, c->mon, ZMQ_DONTWAIT,
+	    2) == 0) {
 		if (curve_monitor_parse(&m, &ev) != 0)
 			continue;
 		if (ev.event == CLI_EVENT_CONNECTED)
-			what = 1;
-		else if (ev.event == ZMQ_EVENT_DISCONNECTED && what == 0)
-			what = -1;
-		else if (ev.fail != CURVE_FAIL_NONE && fail->fail ==
+			c->up = 1;
+		else if (ev.event == ZMQ_EVENT_CONNECT_RETRIED)
+			c->refused = 1;
+		else if (ev.event == ZMQ_EVENT_DISCONNECTED && c->up)
+			c->lost = 1;
+		else if (ev.fail != CURVE_FAIL_NONE && c->fail.fail ==
 		    CURVE_FAIL_NONE)
-			*fail = ev;
+			c->fail = ev;
 	}
 	frames_free(&m);
-	return (what);
 }
 
 /* Make sock a CURVE client with the certs of --curve-*; 0 or -1. */
@@ -240,46 +244,51 @@ out:
 
 /*
  * Wait for the reply until the deadline (ms, -1 for none) and parse it.
- * Returns 0, or the exit status of what went wrong.
+ * Returns 0, or the exit status of what went wrong.  A connection lost
+ * after the request went is reported at once: it may have run, so it is
+ * not sent again.
  */
 static int
-recv_reply(struct cli_env *cli, void *sock, void *mon, struct waha_msg *rep,
+recv_reply(struct cli_env *cli, struct cli_conn *c, struct waha_msg *rep,
     int64_t deadline, int *status, size_t *first)
 {
-	zmq_pollitem_t	 items[2] = { { sock, 0, ZMQ_POLLIN, 0 },
-			    { mon, 0, ZMQ_POLLIN, 0 } };
-	struct curve_event fail;
+	zmq_pollitem_t	 items[2] = { { c->sock, 0, ZMQ_POLLIN, 0 },
+			    { c->mon, 0, ZMQ_POLLIN, 0 } };
 	int64_t		 now;
-	int		 up = mon == NULL;
 
-	memset(&fail, 0, sizeof(fail));
-
+	if (c->mon == NULL)
+		c->up = 1;
 	for (;;) {
 		now = util_now_ms();
-		if (zmq_poll(items, mon != NULL ? 2 : 1, deadline == -1 ? -1 :
-		    deadline <= now ? 0 : (long)(deadline - now)) == -1 &&
+		if (zmq_poll(items, c->mon != NULL ? 2 : 1, deadline == -1 ?
+		    -1 : deadline <= now ? 0 : (long)(deadline - now)) == -1 &&
 		    errno != EINTR) {
 			cli_say("zmq_poll: %s", zmq_strerror(errno));
 			return (CLI_EXIT_CONNECT);
 		}
-		if (cli_monitor(mon, &fail) == 1)
-			up = 1;
+		cli_monitor(c);
 		/* After a failed handshake libzmq neither retries nor says more. */
-		if (fail.fail != CURVE_FAIL_NONE) {
-			cli_say("%s: %s", cli->url, curve_fail_text(&fail, 1));
+		if (c->fail.fail != CURVE_FAIL_NONE) {
+			cli_say("%s: %s", c->url, curve_fail_text(&c->fail, 1));
 			return (CLI_EXIT_AUTH);
 		}
-		if (frames_recv(rep, sock, ZMQ_DONTWAIT, SIZE_MAX) == 0)
+		if (frames_recv(rep, c->sock, ZMQ_DONTWAIT, SIZE_MAX) == 0)
 			break;
+		if (c->lost) {
+			cli_say("broker lost: %s: the connection closed before the "
+			    "reply; the request may have run, it is not sent "
+			    "again", c->url);
+			return (CLI_EXIT_CONNECT);
+		}
 		if (deadline != -1 && util_now_ms() >= deadline) {
-			cli_say("%s %s within %d ms", up ? "no reply from" :
-			    "cannot connect to", cli->url, cli->timeout);
-			return (up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT);
+			cli_say("%s %s within %d ms", c->up ? "no reply from" :
+			    "cannot connect to", c->url, cli->timeout);
+			return (c->up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT);
 		}
 	}
 	/* We sent no envelope, so the reply must start with "". */
 	if (proto_parse_reply(rep, status, first) != 0 || *first != 2) {
-		cli_say("malformed reply from %s", cli->url);
+		cli_say("malformed reply from %s", c->url);
 		return (CLI_EXIT_CONNECT);
 	}
 	return (0);
@@ -316,6 +325,114 @@ cli_output(struct cli_env *cli, struct waha_msg *rep, int status, size_t first)
 }
 
 /*
+ * A DEALER to url, watched, with CURVE if asked; with a list, ZMTP
+ * heartbeats too, so that a broker that stops answering (a stopped
+ * process keeps its connections open) is given up.  0, or an exit
+ * status.
+ */
+static int
+open_conn(struct cli_env *cli, struct cli_conn *c, void *ctx,
+    const char *url)
+{
+	char	*cause = NULL;
+	int	 ivl = CLI_HEARTBEAT, ttl = CLI_HEARTBEAT_TIMEOUT;
+
+	memset(c, 0, sizeof(*c));
+	c->ctx = ctx;
+	c->url = url;
+	c->sock = util_socket(ctx, ZMQ_DEALER);
+	if (cli->urls.n > 1) {
+		zmq_setsockopt(c->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+		zmq_setsockopt(c->sock, ZMQ_HEARTBEAT_TIMEOUT, &ttl,
+		    sizeof(ttl));
+		zmq_setsockopt(c->sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl));
+	}
+	watch(c);
+	if (cli->curve_secret != NULL && curve(cli, c->sock) != 0)
+		return (CLI_EXIT_USAGE);
+	if (util_attach(c->sock, 0, url, &cause) != 0) {
+		cli_say("-u: %s", cause);
+		free(cause);
+		return (CLI_EXIT_USAGE);
+	}
+	return (0);
+}
+
+static void
+close_conn(struct cli_conn *c)
+{
+	if (c->mon != NULL) {
+		zmq_socket_monitor(c->sock, NULL, 0);
+		util_close(&c->mon, 0);
+	}
+	util_close(&c->sock, 0);
+}
+
+/*
+ * With a list: wait until c's connection is made (0), refused or not
+ * made within CLI_CONNECT_WAIT (1: try the next broker), or the
+ * deadline passes (1).  A refused CURVE handshake is an exit status.
+ */
+static int
+wait_up(struct cli_conn *c, int64_t deadline)
+{
+	zmq_pollitem_t	 item = { c->mon, 0, ZMQ_POLLIN, 0 };
+	int64_t		 until = util_now_ms() + CLI_CONNECT_WAIT, now;
+
+	if (c->mon == NULL)
+		return (0);	/* no monitor: hope for the best */
+	if (deadline != -1 && deadline < until)
+		until = deadline;
+	while (!c->up && !c->refused && (now = util_now_ms()) < until) {
+		if (zmq_poll(&item, 1, (long)(until - now)) == -1 &&
+		    errno != EINTR)
+			return (1);
+		cli_monitor(c);
+		if (c->fail.fail != CURVE_FAIL_NONE) {
+			cli_say("%s: %s", c->url, curve_fail_text(&c->fail, 1));
+			return (CLI_EXIT_AUTH);
+		}
+	}
+	if (c->up)
+		return (0);
+	log_debug("%s: %s", c->url, c->refused ? "refused" :
+	    "no connection in time");
+	return (1);
+}
+
+/*
+ * Connect to the first broker of the list that answers, from a random
+ * start so that clients spread out; with one broker, just connect (the
+ * DEALER queues the request until the connection is made).  0 with c
+ * open, or an exit status.
+ */
+static int
+connect_any(struct cli_env *cli, struct cli_conn *c, void *ctx,
+    int64_t deadline)
+{
+	unsigned	 i, k, first;
+	int		 rc;
+
+	if (cli->urls.n == 1)
+		return (open_conn(cli, c, ctx, cli->urls.url[0]));
+	first = util_random64() % cli->urls.n;
+	for (k = 0; k < cli->urls.n; k++) {
+		i = (first + k) % cli->urls.n;
+		if ((rc = open_conn(cli, c, ctx, cli->urls.url[i])) == 0 &&
+		    (rc = wait_up(c, deadline)) == 0)
+			return (0);
+		close_conn(c);
+		if (rc != 1)
+			return (rc);
+		if (deadline != -1 && util_now_ms() >= deadline)
+			break;
+	}
+	cli_say("cannot connect to %s%s", cmdline.url, deadline != -1 &&
+	    util_now_ms() >= deadline ? " in time" : ": no broker answers");
+	return (CLI_EXIT_CONNECT);
+}
+
+/*
  * Send the request and wait for its reply.  DEALER queues the request
  * until the connection is made; if it never is, nothing was delivered.
  */
@@ -323,42 +440,34 @@ static int
 call(struct cli_env *cli, struct waha_msg *req)
 {
 	struct waha_msg	 rep;
-	void		*ctx, *sock, *mon;
-	char		*cause = NULL;
+	struct cli_conn	 c;
+	void		*ctx;
 	int		 status = 0, rc;
 	size_t		 first = 0;
 	int64_t		 start = util_now_us(), deadline;
 
 	deadline = cli->timeout < 0 ? -1 : util_now_ms() + cli->timeout;
 	ctx = zmq_ctx_new();
-	sock = util_socket(ctx, ZMQ_DEALER);
-	mon = watch(ctx, sock);
 	frames_init(&rep);
-	log_debug("calling %s at %s with %zu fields", cli->name, cli->url,
+	memset(&c, 0, sizeof(c));
+	if ((rc = connect_any(cli, &c, ctx, deadline)) != 0)
+		goto out;
+	log_debug("calling %s at %s with %zu fields", cli->name, c.url,
 	    req->n - (cli->timeout < 0 && !cli->stream ? 2 : 4));
-	if (cli->curve_secret != NULL && curve(cli, sock) != 0)
-		rc = CLI_EXIT_USAGE;
-	else if (util_attach(sock, 0, cli->url, &cause) != 0) {
-		cli_say("-u: %s", cause);
-		free(cause);
-		rc = CLI_EXIT_USAGE;
-	} else if (frames_send(req, sock, ZMQ_DONTWAIT) != 0) {
-		cli_say("sending to %s: %s", cli->url, zmq_strerror(errno));
+	if (frames_send(req, c.sock, ZMQ_DONTWAIT) != 0) {
+		cli_say("sending to %s: %s", c.url, zmq_strerror(errno));
 		rc = CLI_EXIT_CONNECT;
 	} else if (cli->stream)
-		rc = cli_stream_recv(cli, sock, mon, deadline);
-	else if ((rc = recv_reply(cli, sock, mon, &rep, deadline, &status,
+		rc = cli_stream_recv(cli, &c, deadline);
+	else if ((rc = recv_reply(cli, &c, &rep, deadline, &status,
 	    &first)) == 0) {
 		log_debug("status %d with %zu fields in %.1f ms", status,
 		    rep.n - first, (util_now_us() - start) / 1000.0);
 		rc = cli_output(cli, &rep, status, first);
 	}
+out:
 	frames_free(&rep);
-	if (mon != NULL) {
-		zmq_socket_monitor(sock, NULL, 0);
-		util_close(&mon, 0);
-	}
-	util_close(&sock, 0);
+	close_conn(&c);
 	zmq_ctx_term(ctx);
 	return (rc);
 }
@@ -392,6 +501,7 @@ main(int argc, char **argv)
 	} else
 		rc = call(cli, &req);
 	frames_free(&req);
+	urls_free(&cli->urls);
 	poptFreeContext(ctx);
 	return (rc);
 }

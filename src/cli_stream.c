@@ -74,23 +74,23 @@ partial(struct cli_env *cli, void *sock, struct waha_msg *rep, size_t first)
 
 /*
  * Receive the partials and the final reply of a streamed request sent
- * on sock, until the deadline (ms, -1 for none).  Returns the exit
+ * on c, until the deadline (ms, -1 for none).  Returns the exit
  * status.
  */
 int
-cli_stream_recv(struct cli_env *cli, void *sock, void *mon, int64_t deadline)
+cli_stream_recv(struct cli_env *cli, struct cli_conn *c, int64_t deadline)
 {
-	zmq_pollitem_t		 items[3] = { { sock, 0, ZMQ_POLLIN, 0 },
+	zmq_pollitem_t		 items[3] = { { c->sock, 0, ZMQ_POLLIN, 0 },
 				    { NULL, signals_fd(), ZMQ_POLLIN, 0 },
-				    { mon, 0, ZMQ_POLLIN, 0 } };
-	struct curve_event	 fail;
+				    { c->mon, 0, ZMQ_POLLIN, 0 } };
 	struct waha_msg		 rep;
 	int64_t			 now, connect_by, wait;
 	size_t			 first;
-	int			 status, up = mon == NULL, rc = -1, ev;
+	int			 status, rc = -1;
 
-	memset(&fail, 0, sizeof(fail));
 	frames_init(&rep);
+	if (c->mon == NULL)
+		c->up = 1;
 	connect_by = util_now_ms() + WAHA_TIMEOUT;
 	if (deadline != -1)
 		deadline += CLI_DEADLINE_GRACE;
@@ -99,9 +99,9 @@ cli_stream_recv(struct cli_env *cli, void *sock, void *mon, int64_t deadline)
 		wait = deadline == -1 ? -1 : deadline <= now ? 0 :
 		    deadline - now;
 		/* Without a deadline, still give up on a broker never seen. */
-		if (!up && (wait == -1 || wait > connect_by - now))
+		if (!c->up && (wait == -1 || wait > connect_by - now))
 			wait = connect_by <= now ? 0 : connect_by - now;
-		if (zmq_poll(items, mon != NULL ? 3 : 2, (long)wait) == -1 &&
+		if (zmq_poll(items, c->mon != NULL ? 3 : 2, (long)wait) == -1 &&
 		    errno != EINTR) {
 			cli_say("zmq_poll: %s", zmq_strerror(errno));
 			rc = CLI_EXIT_CONNECT;
@@ -109,46 +109,45 @@ cli_stream_recv(struct cli_env *cli, void *sock, void *mon, int64_t deadline)
 		}
 		if (signals_take() & SIGNALS_TERM) {
 			cli_say("interrupted: the request is cancelled");
-			cancel(sock);
+			cancel(c->sock);
 			rc = CLI_EXIT_INTERRUPTED;
 			break;
 		}
-		if ((ev = cli_monitor(mon, &fail)) == 1)
-			up = 1;
-		if (fail.fail != CURVE_FAIL_NONE) {
-			cli_say("%s: %s", cli->url, curve_fail_text(&fail, 1));
+		cli_monitor(c);
+		if (c->fail.fail != CURVE_FAIL_NONE) {
+			cli_say("%s: %s", c->url, curve_fail_text(&c->fail, 1));
 			rc = CLI_EXIT_AUTH;
 			break;
 		}
-		while (rc == -1 && frames_recv(&rep, sock, ZMQ_DONTWAIT,
+		while (rc == -1 && frames_recv(&rep, c->sock, ZMQ_DONTWAIT,
 		    SIZE_MAX) == 0) {
 			if (proto_parse_reply(&rep, &status, &first) != 0 ||
 			    first != 2) {
-				cli_say("malformed reply from %s", cli->url);
+				cli_say("malformed reply from %s", c->url);
 				rc = CLI_EXIT_CONNECT;
 			} else if (status == 206)
-				rc = partial(cli, sock, &rep, first) == 0 ? -1 :
-				    CLI_EXIT_USAGE;
+				rc = partial(cli, c->sock, &rep, first) == 0 ?
+				    -1 : CLI_EXIT_USAGE;
 			else
 				rc = cli_output(cli, &rep, status, first);
 		}
 		if (rc != -1)
 			break;
-		if (ev == -1) {
-			cli_say("broker lost: %s closed the connection while the "
-			    "request was open", cli->url);
+		if (c->lost) {
+			cli_say("broker lost: %s: the connection closed while "
+			    "the stream was open; it is not sent again", c->url);
 			rc = CLI_EXIT_CONNECT;
-		} else if (!up && deadline == -1 && util_now_ms() >=
+		} else if (!c->up && deadline == -1 && util_now_ms() >=
 		    connect_by) {
-			cli_say("cannot connect to %s within %d ms", cli->url,
+			cli_say("cannot connect to %s within %d ms", c->url,
 			    WAHA_TIMEOUT);
-			cancel(sock);
+			cancel(c->sock);
 			rc = CLI_EXIT_CONNECT;
 		} else if (deadline != -1 && util_now_ms() >= deadline) {
-			cli_say("%s %s within %d ms", up ? "no reply from" :
-			    "cannot connect to", cli->url, cli->timeout);
-			cancel(sock);
-			rc = up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT;
+			cli_say("%s %s within %d ms", c->up ? "no reply from" :
+			    "cannot connect to", c->url, cli->timeout);
+			cancel(c->sock);
+			rc = c->up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT;
 		}
 	}
 	frames_free(&rep);

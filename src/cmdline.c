@@ -243,3 +243,18 @@ cmdline_curve(poptContext ctx, const char *server, const char *secret,
 		cmdline_usage(ctx, "%s", cause);
 	return (1);
 }
+
+/*
+ * The endpoints of a -u list (NULL: the default broker); a bad item is
+ * a usage error naming it.
+ */
+void
+cmdline_urls(poptContext ctx, const char *name, const char *value,
+    struct urls *u)
+{
+	char	*cause = NULL;
+
+	if (urls_parse(value != NULL ? value : WAHA_BROKER_URL, u,
+	    &cause) != 0)
+		cmdline_usage(ctx, "%s: %s", name, cause);
+}

@@ -41,7 +41,9 @@ static struct poptOption http_options[] = {
 	{ "address", '\0', POPT_ARG_STRING, &env0.address, 0,
 	  "address to listen on (default " HTTP_ADDRESS ")", "ADDRESS" },
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
-	  "broker endpoint (default " WAHA_BROKER_URL ")", "URL" },
+	  "broker endpoint, or several comma-separated: requests are "
+	  "spread over those that answer (default " WAHA_BROKER_URL ")",
+	  "URL[,URL...]" },
 	{ "timeout", 't', POPT_ARG_STRING, &opt.timeout, 0,
 	  "default request timeout, then 504; -1 none (default 5000)", "MS" },
 	{ "threads", '\0', POPT_ARG_STRING, &opt.threads, 0,
@@ -171,6 +173,7 @@ options(struct http_env *env, int argc, const char **argv)
 	if (poptPeekArg(ctx) != NULL)
 		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
 	env->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
+	cmdline_urls(ctx, "-u", cmdline.url, &env->urls);
 	if (env->address == NULL)
 		env->address = HTTP_ADDRESS;
 	check_address(ctx, env->address);
@@ -234,6 +237,7 @@ main(int argc, char **argv)
 	http_samples_free(env->samples);
 	curve_cert_clear(&env->curve_own);
 	curve_cert_clear(&env->curve_server);
+	urls_free(&env->urls);
 	zmq_ctx_term(env->zctx);
 	log_info("http: stopped");
 	return (0);

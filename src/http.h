@@ -95,7 +95,8 @@ struct http_stats {
 	uint64_t	 slow;		/* connections cut by a read timeout */
 	unsigned	 active;	/* requests handed over, not written */
 	unsigned	 conns;
-	int		 connected;	/* to the broker */
+	int		 connected;	/* to a broker that answers */
+	int		 link_up[WAHA_MAX_BROKERS];	/* each broker's */
 };
 
 /* Change a loop's statistics, which /metrics reads from any loop. */
@@ -107,7 +108,8 @@ struct http_stats {
 
 /* The options, read-only once the loops run. */
 struct http_env {
-	const char	*url;
+	const char	*url;		/* -u as given */
+	struct urls	 urls;		/* its endpoints */
 	const char	*address;
 	const char	*cors;
 	int		 no_jsonp;	/* jsonp= and callback= refused */
@@ -130,7 +132,32 @@ struct http_env {
 	int		 signals;	/* TERM/INT seen so far */
 };
 
-/* One event loop, in its own thread: evhttp, DEALER and monitor. */
+/*
+ * ms between probes of a broker (mmi.service), and without an answer
+ * before it is taken for hung.
+ */
+#define HTTP_LINK_PROBE		1000
+#define HTTP_LINK_HUNG		3000
+
+/* A loop's connection to one broker: DEALER, monitor, probe. */
+struct http_link {
+	struct http_loop *loop;
+	unsigned	 idx;		/* in -u */
+	const char	*url;
+	void		*dealer;
+	void		*monitor;
+	struct event	*dealer_ev;
+	struct event	*monitor_ev;
+	struct event	*retry_ev;	/* a new socket after a refusal */
+	struct event	*probe_ev;
+	int		 retry_ms;	/* its delay, doubling */
+	char		 refused[192];	/* why the handshake failed, or "" */
+	int		 connected;	/* handshake made, not lost since */
+	int		 hung;		/* its probe went unanswered */
+	int64_t		 probe_sent;	/* ms; 0 if no probe is out */
+};
+
+/* One event loop, in its own thread: evhttp and a link per broker. */
 struct http_loop {
 	int		 id;
 	struct http_env	*env;
@@ -145,13 +172,9 @@ struct http_loop {
 	struct event	*poll_ev;	/* loop 0: the status page's samples */
 	struct http_req	*poll;		/* the sample on its way */
 	int		 draining;
-	void		*dealer;
-	void		*monitor;
-	struct event	*dealer_ev;
-	struct event	*monitor_ev;
-	struct event	*retry_ev;	/* a new socket after a refusal */
-	int		 retry_ms;	/* its delay, doubling */
-	char		 refused[192];	/* why the handshake failed, or "" */
+	struct http_link *links;	/* one per broker */
+	unsigned	 nlinks;
+	unsigned	 next_link;	/* the next request's, if it is live */
 	uint64_t	 next_corr;
 	struct http_req	*pending;	/* hash by correlation id */
 	struct http_conn *conns;	/* hash by evhttp connection */
@@ -190,6 +213,7 @@ struct http_req {
 	int		 timeout;	/* ms, -1 none */
 	int64_t		 start;		/* us */
 	uint64_t	 corr;		/* while in loop->pending, else 0 */
+	struct http_link *link;		/* the broker it went to, meanwhile */
 	struct event	*timer;
 	/* How the broker side hands r back: its reply, or a failure. */
 	void		(*on_reply)(struct http_req *, int, struct waha_msg *,

@@ -192,6 +192,9 @@ gather(struct http_env *env, struct http_stats *t)
 		t->active += s->active;
 		t->conns += s->conns;
 		t->connected &= s->connected;
+		for (k = 0; k < (int)env->urls.n; k++)
+			t->link_up[k] = (i == 0 || t->link_up[k]) &&
+			    s->link_up[k];
 		pthread_mutex_unlock(&env->loops[i].lock);
 	}
 }
@@ -399,7 +402,7 @@ gateway(struct evbuffer *b, const struct http_stats *t)
 	one(b, "http_connections", "gauge", "Open HTTP connections",
 	    t->conns);
 	one(b, "http_broker_connected", "gauge",
-	    "1 when every event loop is connected to the broker",
+	    "1 when every event loop is connected to a broker that answers",
 	    t->connected);
 	one(b, "http_late_replies_total", "counter",
 	    "Broker replies that came after their request was answered",
@@ -410,6 +413,25 @@ gateway(struct evbuffer *b, const struct http_stats *t)
 	    "Clients that left before their reply", t->gone);
 	one(b, "http_slow_clients_total", "counter",
 	    "Connections closed for a header or body read timeout", t->slow);
+}
+
+/*
+ * Each broker of -u: 1 when every loop is connected to it and it
+ * answers the probes, 0 while it is lost or hung.
+ */
+static void
+brokers(struct evbuffer *b, struct http_env *env, struct http_stats *t)
+{
+	char		 lb[LABELS_MAX];
+	unsigned	 i;
+
+	family(b, "http_broker_up", "gauge",
+	    "1 while the gateway is connected to this broker and it answers");
+	for (i = 0; i < env->urls.n; i++) {
+		lb[0] = '\0';
+		label(lb, "broker", env->urls.url[i]);
+		sample(b, "http_broker_up", lb, t->link_up[i]);
+	}
 }
 
 /*
@@ -434,6 +456,7 @@ http_metrics_text(struct http_env *env, const char *text, size_t len)
 	    "1 when the broker answered mmi.stats for this scrape",
 	    doc != NULL);
 	gateway(b, &t);
+	brokers(b, env, &t);
 	if (doc != NULL)
 		broker(b, doc);
 	json_decref(doc);

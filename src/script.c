@@ -36,7 +36,8 @@ static struct poptOption script_options[] = {
 	  "program to run for each request (required; searched in PATH "
 	  "if it has no slash)", "PROGRAM" },
 	{ "url", 'u', POPT_ARG_STRING, &cmdline.url, 0,
-	  "broker endpoint (default " WAHA_BROKER_URL ")", "URL" },
+	  "broker endpoints, comma-separated: registers with each "
+	  "(default " WAHA_BROKER_URL ")", "URL[,URL...]" },
 	{ "no-stdout", '\0', POPT_ARG_NONE, &env0.no_stdout, 0,
 	  "leave the program's stdout out of the reply", NULL },
 	{ "stderr", 'e', POPT_ARG_NONE, &env0.with_stderr, 0,
@@ -95,6 +96,7 @@ options(struct script_env *env, int argc, const char **argv)
 {
 	poptContext	 ctx;
 	const char	**args, *why;
+	struct urls	 urls;
 	int		 i;
 
 	ctx = cmdline_parse("waha-service-script",
@@ -107,6 +109,8 @@ options(struct script_env *env, int argc, const char **argv)
 		cmdline_usage(ctx, "-n: %s", why);
 	if (env->program == NULL || *env->program == '\0')
 		cmdline_usage(ctx, "-s PROGRAM is required");
+	cmdline_urls(ctx, "-u", cmdline.url, &urls);
+	urls_free(&urls);
 	env->concurrency = cmdline_num(ctx, "-c", opt.concurrency, 1,
 	    WAHA_CAPACITY_MAX, 1);
 	env->timeout = cmdline_ms(ctx, "--timeout", opt.timeout,
@@ -210,6 +214,7 @@ script_fail(struct script_env *env, struct script_run *run)
 	if (run->silent) {
 		log_debug("script: request %llu: stopped: %s",
 		    (unsigned long long)run->seq, run->reason);
+		worker_forget(env->ws);
 		script_exec_free(run);
 		return;
 	}
@@ -401,7 +406,7 @@ add_item(struct script_env *env, size_t *n, void *sock, int fd, short events,
 	(*n)++;
 }
 
-/* The poll items: the broker, the signals, then every open pipe. */
+/* The poll items: the brokers, the signals, then every open pipe. */
 static size_t
 build_items(struct script_env *env)
 {
@@ -411,8 +416,8 @@ build_items(struct script_env *env)
 	unsigned		 k;
 	int			 i;
 
-	need = 2 + 3 * (size_t)(env->persistent ? env->concurrency :
-	    env->nrunning);
+	need = 1 + worker_nsockets(env->ws) + 3 * (size_t)(env->persistent ?
+	    env->concurrency : env->nrunning);
 	if (need > env->nitems) {
 		env->nitems = need * 2;
 		env->items = xreallocarray(env->items, env->nitems,
@@ -420,9 +425,11 @@ build_items(struct script_env *env)
 		env->item = xreallocarray(env->item, env->nitems,
 		    sizeof(*env->item));
 	}
-	if (worker_socket(env->ws) != NULL)
-		add_item(env, &n, worker_socket(env->ws), -1, ZMQ_POLLIN, NULL,
-		    0);
+	n = worker_pollitems(env->ws, env->items, worker_nsockets(env->ws));
+	for (k = 0; k < n; k++) {
+		env->item[k].run = NULL;
+		env->item[k].copy = NULL;
+	}
 	add_item(env, &n, NULL, signals_fd(), ZMQ_POLLIN, NULL, 0);
 	TAILQ_FOREACH(run, &env->running, link) {
 		for (i = 0; i < 3; i++) {
@@ -563,7 +570,7 @@ main(int argc, char **argv)
 	env->ctx = zmq_ctx_new();
 	if ((env->ws = worker_new(env->ctx, &env->wcf, &cause)) == NULL)
 		fatalx("script: %s", cause);
-	log_info("script: %s serves %s with %s, %u %s, broker %s%s",
+	log_info("script: %s serves %s with %s, %u %s, brokers %s%s",
 	    PACKAGE_VERSION, env->name, env->program, env->concurrency,
 	    env->persistent ? "persistent copies" : "at once", env->wcf.url,
 	    env->wcf.curve_own != NULL ? " with CURVE" : "");

@@ -52,6 +52,8 @@ unsigned util_hash(const void *, size_t);
 #define WAHA_STREAM_WINDOW_MAX	(64 * 1024 * 1024) /* the most it may be */
 #define WAHA_STREAM_IDLE	300000	/* ms a stream may stay silent */
 #define WAHA_STREAM_PING	1000	/* ms: keepalive of a silent stream */
+#define WAHA_MAX_BROKERS	16	/* endpoints in a -u list */
+#define WAHA_MAX_BROKERS_STR	"16"
 
 /* Protocol headers and MDP worker commands (RFC 7, FAIL and 2.8). */
 #define WAHA_MDPC		"MDPC01"
@@ -156,6 +158,15 @@ void	 cmdline_pool_config(poptContext, struct pool_config *,
 struct curve_cert;
 int	 cmdline_curve(poptContext, const char *, const char *,
 	    struct curve_cert *, struct curve_cert *);
+
+/* urls.c: -u lists, "URL[,URL...]" */
+struct urls {
+	char		**url;
+	unsigned	 n;
+};
+int	 urls_parse(const char *, struct urls *, char **);
+void	 urls_free(struct urls *);
+void	 cmdline_urls(poptContext, const char *, const char *, struct urls *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);
@@ -653,7 +664,7 @@ struct pool_req *pool_timer_first(struct pool *);
 
 /* worker.c: the MDP worker session of WAHA's own workers */
 struct worker_config {
-	const char	*url;
+	const char	*url;		/* "URL[,URL...]": one session each */
 	const char	*service;
 	unsigned	 capacity;
 	unsigned	 features;	/* WAHA_FEAT_CANCEL, _STREAM, or 0 */
@@ -673,6 +684,8 @@ struct worker_session *worker_new(void *, const struct worker_config *,
 	    char **);
 void	 worker_free(struct worker_session *);
 void	*worker_socket(struct worker_session *);
+int	 worker_pollitems(struct worker_session *, zmq_pollitem_t *, int);
+int	 worker_nsockets(struct worker_session *);
 #define WORKER_REQUEST	1
 #define WORKER_CANCEL	2
 #define WORKER_CREDIT	3
@@ -683,6 +696,7 @@ int	 worker_reply(struct worker_session *, zmq_msg_t *,
 int	 worker_fail(struct worker_session *, zmq_msg_t *, int, const char *);
 int	 worker_partial(struct worker_session *, zmq_msg_t *,
 	    struct waha_msg *);
+void	 worker_forget(struct worker_session *);
 int	 worker_timeout(struct worker_session *, int64_t);
 void	 worker_tick(struct worker_session *, int64_t);
 void	 worker_withdraw(struct worker_session *);

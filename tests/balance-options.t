@@ -44,7 +44,7 @@ bad "--max-msg-size 10" "--max-msg-size: '10'" -n svc --max-msg-size 10
 bad "--grace -1" "--grace: '-1'" -n svc --grace -1
 bad "an unknown option" "--bogus: unknown option" -n svc --bogus
 bad "a stray argument" "unexpected argument: extra" -n svc extra
-bad "a broker URL that does not parse" "connect nope" -n svc -u nope
+bad "a broker URL that does not parse" "-u: nope: not an endpoint" -n svc -u nope
 bad "a backend that cannot be bound" "bind bogus://x" -n svc -b bogus://x
 
 like "$("$WAHA_BALANCE" --version)" "^waha-proxy-balance \(waha\) [0-9]" \

@@ -82,7 +82,7 @@ is "$(sclient big --bytes | tail -1)" \
 # A silent stream gets keepalives (empty partials), then --stream-idle
 # ends it: 504, and the worker is told.
 sworker silent silent silent || exit 1
-out=$(sclient silent --wait 5000)
+out=$(sclient silent --wait 5000 --keepalives)
 like "$(echo "$out" | head -1)" '^206 0$' "a silent stream gets keepalives"
 is "$(echo "$out" | tail -1)" \
     "504 the stream was silent for 3000 ms (--stream-idle)" \

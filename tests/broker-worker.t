@@ -12,8 +12,10 @@ plan 14
 start_broker broker --heartbeat 100 --liveness 10 || exit 1
 bpid=$(pid_of broker)
 
-# Heartbeat death of a busy worker.
-start_worker stuck stuck --heartbeat 100 --mode sleep
+# Heartbeat death of a busy worker.  Capacity 2: once thawed, the request
+# it held still takes a slot until it ends (the worker session never runs
+# more than its capacity, whichever connection brought the requests).
+start_worker stuck stuck --heartbeat 100 --mode sleep -c 2
 cli -t 20000 -n stuck 10000 >"$SCRATCH/stuck.out" 2>&1 &
 client=$!
 wait_for "the request to run" sh -c \

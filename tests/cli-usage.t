@@ -5,7 +5,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 setup
-plan 40
+plan 41
 
 start_broker || exit 1
 start_worker echo echo || exit 1
@@ -70,6 +70,7 @@ usage '--out-sep has no meaning with -o json' -n echo -o json --out-sep ,
 usage '-p has no meaning with -o delimited' -n echo -p
 usage 'unexpected argument with -i plain: x' -n echo -i plain x
 usage 'unexpected argument with -i json: x' -n echo -i json -- x
-usage '-u: connect foo: Invalid argument' -n echo -u foo
+usage '-u: foo: not an endpoint' -n echo -u foo
+usage '-u: ,: empty endpoint in the list' -n echo -u ,
 
 is "$(reached)" "$before" "none of these reached the broker"

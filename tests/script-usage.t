@@ -34,8 +34,8 @@ bad "--heartbeat: '5' is too small (expected 10 to 3600000)" -n svc \
 bad "--chdir: $SCRATCH/nosuch: No such file or directory" -n svc -s true \
     --chdir "$SCRATCH/nosuch"
 bad "--bogus: unknown option" -n svc -s true --bogus
-bad "fatal: script: connect nonsense: Invalid argument" -n svc -s true \
-    -u nonsense
+bad "-u: nonsense: not an endpoint (TRANSPORT://ADDRESS, e.g. tcp://127.0.0.1:10000)" \
+    -n svc -s true -u nonsense
 
 "$WAHA_SCRIPT" --help >"$SCRATCH/help"
 is "$?" 0 "--help exits 0"

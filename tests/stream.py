@@ -19,7 +19,8 @@ The log gets one line per event: "request OPTIONS", "credit N",
 
 The client sends one request with WAHA01 and stream=1 (unless
 --no-stream) on a DEALER with a correlation frame, and prints each
-message as "STATUS BYTES" (partials 206), a keepalive as "206 0"; it
+message as "STATUS BYTES" (partials 206), a keepalive as "206 0" with
+--keepalives (they come whenever the stream is silent a while); it
 grants credit for each partial after --delay ms, and with --bytes it
 prints only the total and the final, and with --quit-after N it closes
 its socket after N partials without a word.
@@ -139,7 +140,7 @@ def client(args):
         size = sum(len(f) for f in body)
         if status == "206":
             if size == 0:
-                if not args.bytes:
+                if args.keepalives:
                     print("206 0")
                 continue
             partials += 1
@@ -192,6 +193,7 @@ def main():
     c.add_argument("--linger", type=int, default=0)
     c.add_argument("--bytes", action="store_true")
     c.add_argument("--text", action="store_true")
+    c.add_argument("--keepalives", action="store_true")
     args = ap.parse_args()
     sys.exit(worker(args) if args.role == "worker" else client(args))
 

@@ -75,8 +75,8 @@ log_line(const char *what, zmq_msg_t *token, const struct proto_opts *o)
 	fflush(logfp);
 }
 
-/* Drop the held request with this token, if there is one. */
-static void
+/* Drop the held request with this token: 1 if there was one. */
+static int
 drop(zmq_msg_t *token)
 {
 	struct pending	*p, **pp;
@@ -90,9 +90,10 @@ drop(zmq_msg_t *token)
 			frames_free(&p->body);
 			zmq_msg_close(&p->token);
 			free(p);
-			return;
+			return (1);
 		}
 	}
+	return (0);
 }
 
 static void
@@ -225,13 +226,13 @@ main(int argc, char **argv)
 	struct waha_msg		 body;
 	struct proto_opts	 o;
 	zmq_msg_t		 token;
-	zmq_pollitem_t		 items[2];
+	zmq_pollitem_t		 items[WAHA_MAX_BROKERS + 1];
 	poptContext		 ctx;
 	enum mode		 mode = ECHO;
 	char			*cause = NULL;
 	void			*zctx;
 	int			 delay, status, timeout, t, i, leaving = 0;
-	int			 disconnect_after, got;
+	int			 disconnect_after, got, n;
 	unsigned		 seen = 0;
 
 	ctx = cmdline_parse("test-worker", NULL, argc, (const char **)argv,
@@ -284,15 +285,11 @@ main(int argc, char **argv)
 		}
 		if (leaving && (pending == NULL || pending->due == 0))
 			break;
-		items[0].socket = worker_socket(ws);
-		items[0].fd = -1;
-		items[0].events = ZMQ_POLLIN;
-		items[1].socket = NULL;
-		items[1].fd = signals_fd();
-		items[1].events = ZMQ_POLLIN;
-		if (zmq_poll(items[0].socket != NULL ? items : items + 1,
-		    items[0].socket != NULL ? 2 : 1, timeout) == -1 &&
-		    errno != EINTR)
+		n = worker_pollitems(ws, items, WAHA_MAX_BROKERS);
+		items[n].socket = NULL;
+		items[n].fd = signals_fd();
+		items[n].events = ZMQ_POLLIN;
+		if (zmq_poll(items, n + 1, timeout) == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if ((signals_take() & SIGNALS_TERM) && !leaving) {
 			worker_withdraw(ws);
@@ -301,7 +298,8 @@ main(int argc, char **argv)
 		while ((got = worker_recv(ws, &token, &body, &o)) != 0) {
 			if (got == WORKER_CANCEL) {
 				log_line("cancel", &token, NULL);
-				drop(&token);
+				if (drop(&token))
+					worker_forget(ws);
 				continue;
 			}
 			log_line("request", &token, &o);

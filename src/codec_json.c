@@ -75,6 +75,46 @@ codec_json_fields(struct waha_msg *m, const void *text, size_t len,
 }
 
 /*
+ * A field of len bytes at d as JSON: a string when it is valid UTF-8,
+ * and otherwise an object {"base64": "..."}, so that no byte is lost.
+ */
+json_t *
+codec_json_field(const void *d, size_t len)
+{
+	json_t	*v;
+	char	*b;
+	size_t	 n;
+
+	if (codec_utf8_valid(d, len))
+		v = json_stringn(d, len);
+	else {
+		b = codec_b64_encode(d, len, &n);
+		v = json_pack("{s:s%}", "base64", b, n);
+		free(b);
+	}
+	if (v == NULL)
+		fatalx("codec_json_field: out of memory");
+	return (v);
+}
+
+/* The fields of m from first on as a JSON array of codec_json_field. */
+json_t *
+codec_json_array(const struct waha_msg *m, size_t first)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		fatalx("codec_json_array: out of memory");
+	for (i = first; i < m->n; i++) {
+		if (json_array_append_new(a, codec_json_field(frames_data(m,
+		    i), frames_size(m, i))) != 0)
+			fatalx("codec_json_array: out of memory");
+	}
+	return (a);
+}
+
+/*
  * The fields of m as one line of the persistent programs' protocol
  * (waha-service-script --persistent): a compact JSON array ended by a
  * newline, each field a string when it is valid UTF-8 and otherwise an
@@ -84,25 +124,10 @@ codec_json_fields(struct waha_msg *m, const void *text, size_t len,
 char *
 codec_json_line(const struct waha_msg *m, size_t *len)
 {
-	json_t		*a, *v;
-	const char	*d;
-	size_t		 i, n;
-	char		*s, *b;
+	json_t		*a;
+	char		*s;
 
-	a = json_array();
-	for (i = 0; i < m->n; i++) {
-		d = frames_data(m, i);
-		n = frames_size(m, i);
-		if (codec_utf8_valid(d, n))
-			v = json_stringn(d, n);
-		else {
-			b = codec_b64_encode(d, n, &n);
-			v = json_pack("{s:s%}", "base64", b, n);
-			free(b);
-		}
-		if (v == NULL || json_array_append_new(a, v) != 0)
-			fatalx("codec_json_line: out of memory");
-	}
+	a = codec_json_array(m, 0);
 	if ((s = json_dumps(a, JSON_COMPACT)) == NULL)
 		fatalx("json_dumps");
 	json_decref(a);

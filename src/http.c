@@ -32,6 +32,7 @@ static struct {
 	int		 open_probes;
 	const char	*status_path, *status_interval;
 	int		 no_status;
+	const char	*keepalive;
 } opt;
 
 static struct poptOption http_options[] = {
@@ -89,6 +90,9 @@ static struct poptOption http_options[] = {
 	{ "status-interval", '\0', POPT_ARG_STRING, &opt.status_interval, 0,
 	  "how often the status page's charts ask the broker for mmi.stats "
 	  "(default 2000)", "MS" },
+	{ "stream-keepalive", '\0', POPT_ARG_STRING, &opt.keepalive, 0,
+	  "a comment this often on a silent Server-Sent Events stream "
+	  "(default 15000)", "MS" },
 	CMDLINE_BINDING_DAEMON,
 	POPT_TABLEEND
 };
@@ -189,6 +193,8 @@ options(struct http_env *env, int argc, const char **argv)
 	    opt.body_timeout, HTTP_BODY_TIMEOUT);
 	env->grace = cmdline_num(ctx, "--grace", opt.grace, 0, INT_MAX,
 	    WAHA_GRACE);
+	env->keepalive = cmdline_num(ctx, "--stream-keepalive", opt.keepalive,
+	    100, 3600000, HTTP_KEEPALIVE);
 	for (p = env->cors; p != NULL && *p != '\0'; p++) {
 		if (*p < 0x21 || *p > 0x7e)
 			break;

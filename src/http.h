@@ -6,6 +6,7 @@
  *	http.c		options, main()
  *	http_loop.c	event loops, threads, signals, draining
  *	http_gateway.c	each request: checked, sent to the broker, answered
+ *	http_stream.c	streamed replies: SSE, NDJSON, chunked bytes
  *	http_reply.c	writing replies
  *	http_broker.c	the DEALER; hands requests back by their callbacks
  *	http_conn.c	connections: read deadlines, clients leaving
@@ -44,6 +45,11 @@ struct evbuffer_cb_entry;
 #define HTTP_CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
 #define HTTP_CT_TEXT		"text/plain; charset=utf-8"
 #define HTTP_CT_HTML		"text/html; charset=utf-8"
+#define HTTP_CT_PLAIN		"text/plain"
+#define HTTP_CT_SSE		"text/event-stream"
+#define HTTP_CT_NDJSON		"application/x-ndjson"
+#define HTTP_KEEPALIVE		15000	/* ms between SSE comments */
+#define HTTP_STREAM_MARGIN	1000	/* ms the gateway waits past timeout= */
 #define HTTP_STATUS_PATH	"status"	/* and status.json */
 #define HTTP_STATUS_INTERVAL	2000	/* ms between samples */
 #define HTTP_STATUS_SAMPLES	150	/* kept: 5 minutes at 2 s */
@@ -65,6 +71,14 @@ enum http_type {
 	HTTP_JSON,
 	HTTP_PLAIN,
 	HTTP_JSONP
+};
+
+/* Whether and how a reply is streamed (DESIGN.md 2.7). */
+enum http_stream_mode {
+	HTTP_STREAM_NONE,
+	HTTP_STREAM_SSE,	/* Accept: text/event-stream */
+	HTTP_STREAM_NDJSON,	/* stream=1 */
+	HTTP_STREAM_PLAIN	/* stream=1&type=plain: the bytes, chunked */
 };
 
 /* Where a connection is in its request-reply cycle. */
@@ -93,6 +107,10 @@ struct http_stats {
 	uint64_t	 bad_replies;	/* malformed broker replies */
 	uint64_t	 gone;		/* clients gone before their reply */
 	uint64_t	 slow;		/* connections cut by a read timeout */
+	uint64_t	 streams;	/* streamed replies begun */
+	uint64_t	 stream_bytes;	/* partial payload written to clients */
+	uint64_t	 stream_cut;	/* type=plain streams cut by a failure */
+	unsigned	 streaming;	/* streamed replies open */
 	unsigned	 active;	/* requests handed over, not written */
 	unsigned	 conns;
 	int		 connected;	/* to a broker that answers */
@@ -120,6 +138,7 @@ struct http_env {
 	int		 header_timeout;	/* ms, -1 none */
 	int		 body_timeout;		/* ms, -1 none */
 	int		 grace;		/* ms */
+	int		 keepalive;	/* ms between SSE comments */
 	struct http_auth *auth;		/* NULL: no access control */
 	const char	*status_path;	/* without its /; NULL: no page */
 	int		 status_interval;	/* ms */
@@ -211,6 +230,9 @@ struct http_req {
 	enum http_type	 type;
 	char		 callback[HTTP_CALLBACK_MAX + 1];
 	int		 timeout;	/* ms, -1 none */
+	int		 timeout_asked;	/* the client's timeout= */
+	enum http_stream_mode stream;
+	struct http_stream *st;		/* once a streamed reply has begun */
 	int64_t		 start;		/* us */
 	uint64_t	 corr;		/* while in loop->pending, else 0 */
 	struct http_link *link;		/* the broker it went to, meanwhile */
@@ -219,6 +241,11 @@ struct http_req {
 	void		(*on_reply)(struct http_req *, int, struct waha_msg *,
 			    size_t);
 	void		(*on_fail)(struct http_req *, int, const char *);
+	/* A partial (206) of a stream; NULL: the request does not stream. */
+	void		(*on_partial)(struct http_req *, struct waha_msg *,
+			    size_t);
+	/* The client has gone: free what r holds but r itself. */
+	void		(*on_gone)(struct http_req *);
 	UT_hash_handle	 hh;
 };
 
@@ -250,6 +277,8 @@ struct http_conn *http_conn_find(struct http_loop *,
 void	 http_conn_busy(struct http_conn *, struct http_req *);
 void	 http_conn_reply(struct http_conn *);
 void	 http_conn_sent(struct http_conn *);
+void	 http_conn_streaming(struct http_conn *);
+void	 http_conn_abort(struct http_conn *);
 void	 http_conn_complete(struct evhttp_request *, void *);
 void	 http_conn_drain(struct http_loop *);
 void	 http_conn_check(struct http_loop *);
@@ -257,12 +286,18 @@ void	 http_conn_check(struct http_loop *);
 /* http_gateway.c */
 void	 http_gateway_request(struct evhttp_request *, void *);
 
+/* http_stream.c */
+void	 http_stream_prepare(struct http_req *);
+
 /* http_reply.c */
+void	 http_reply_begin(struct http_req *, int, const char *,
+	    const char *);
 void	 http_reply_send(struct http_req *, int, struct evbuffer *,
 	    const char *);
 void	 http_reply_error(struct http_req *, int, const void *, size_t);
 void	 http_reply_fields(struct http_req *, struct waha_msg *, size_t);
 const char *http_reply_type(const struct http_req *);
+int	 http_reply_code(int);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);
@@ -272,10 +307,11 @@ int	 http_params_query(struct http_req *, const char *, char **, size_t *,
 /* http_broker.c */
 int	 http_broker_open(struct http_loop *, char **);
 void	 http_broker_close(struct http_loop *);
-void	 http_broker_begin(struct http_loop *, int);
+void	 http_broker_begin(struct http_loop *, int, int);
 int	 http_broker_send(struct http_req *);
 void	 http_broker_forget(struct http_req *);
 void	 http_broker_cancel(struct http_req *);
+void	 http_broker_credit(struct http_req *, long long);
 void	 http_broker_fail_all(struct http_loop *, int, const char *);
 const char *http_broker_why(struct http_loop *);
 

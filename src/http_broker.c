@@ -2,7 +2,9 @@
  * The gateway's side of the brokers: in each event loop one DEALER
  * socket per broker of -u (a link), watched through ZMQ_FD, carrying
  * many requests at once, each matched to its reply by a correlation
- * frame: [CORR] "" SERVICE FIELD* out, [CORR] "" STATUS FIELD* back.
+ * frame: [CORR] "" SERVICE FIELD* out, [CORR] "" STATUS FIELD* back,
+ * after zero or more [CORR] "" "206" FIELD* partials for a request that
+ * streams.
  * New requests go to the live links in turn (DESIGN.md 2.10).
  *
  * Whether a broker can be reached is learnt three ways.  The DEALER has
@@ -27,6 +29,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +106,11 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct http_req	*r = arg;
 	char		 why[64];
 
-	snprintf(why, sizeof(why), "no reply within %d ms", r->timeout);
+	snprintf(why, sizeof(why), "%s within %d ms", r->st != NULL ?
+	    "no end" : "no reply", r->timeout);
+	/* A stream may be running at its worker: stop it. */
+	if (r->on_partial != NULL)
+		http_broker_cancel(r);
 	http_broker_forget(r);
 	r->on_fail(r, 504, why);
 }
@@ -120,7 +127,11 @@ probe_reply(struct http_link *l)
 	}
 }
 
-/* A reply from a broker: answer its request, or count it as late. */
+/*
+ * A reply from a broker: answer its request, or count it as late.  A
+ * partial (206) goes to its stream, which stays pending; one without
+ * fields is the broker's keepalive and carries nothing.
+ */
 static void
 reply(struct http_link *l, struct waha_msg *m)
 {
@@ -149,9 +160,15 @@ reply(struct http_link *l, struct waha_msg *m)
 	}
 	/* Any reply shows the broker alive, as well as a probe's does. */
 	probe_reply(l);
+	if (m->dropped == 0 && proto_parse_reply(m, &status, &first) == 0 &&
+	    first == 3 && status == 206 && r->on_partial != NULL) {
+		if (first < m->n)
+			r->on_partial(r, m, first);
+		return;
+	}
 	http_broker_forget(r);
 	if (m->dropped > 0 || proto_parse_reply(m, &status, &first) != 0 ||
-	    first != 3) {
+	    first != 3 || status == 206) {
 		HTTP_STAT(loop, loop->stats.bad_replies++);
 		log_warnx("broker: malformed reply to request %llu",
 		    (unsigned long long)corr);
@@ -449,34 +466,31 @@ http_broker_why(struct http_loop *loop)
 /*
  * Start a request in loop->out: a new correlation frame, the empty
  * delimiter and the WAHA01 header with the request's timeout (ms; -1
- * none: empty options), so that the broker never starts a request the
- * gateway has given up on, and so that http_broker_cancel can name it.
- * The caller adds the service and the fields.
+ * none) and stream=1 if it streams, so that the broker never starts a
+ * request the gateway has given up on, and so that http_broker_cancel
+ * can name it.  The caller adds the service and the fields.
  */
 void
-http_broker_begin(struct http_loop *loop, int timeout)
+http_broker_begin(struct http_loop *loop, int timeout, int stream)
 {
 	uint64_t	 corr = ++loop->next_corr;
-	char		 opts[32];
+	char		 opts[48];
 
 	frames_clear(&loop->out);
 	frames_addmem(&loop->out, &corr, sizeof(corr));
 	frames_add(&loop->out);
 	frames_addstr(&loop->out, WAHA_EXT);
 	if (timeout < 0)
-		opts[0] = '\0';
+		snprintf(opts, sizeof(opts), "%s", stream ? "stream=1" : "");
 	else
-		snprintf(opts, sizeof(opts), "timeout=%d",
-		    timeout > 0 ? timeout : 1);
+		snprintf(opts, sizeof(opts), "%stimeout=%d",
+		    stream ? "stream=1&" : "", timeout > 0 ? timeout : 1);
 	frames_addstr(&loop->out, opts);
 }
 
-/*
- * r's client has gone: tell the broker, which takes the request off its
- * queue or stops it at its worker (cancel=1), and sends nothing back.
- */
-void
-http_broker_cancel(struct http_req *r)
+/* Send the command cmd about r, still pending, to the broker. */
+static void
+command(struct http_req *r, const char *cmd)
 {
 	struct http_link	*l = r->link;
 	struct waha_msg		 m;
@@ -487,12 +501,32 @@ http_broker_cancel(struct http_req *r)
 	frames_addmem(&m, &r->corr, sizeof(r->corr));
 	frames_add(&m);
 	frames_addstr(&m, WAHA_EXT);
-	frames_addstr(&m, "cancel=1");
+	frames_addstr(&m, cmd);
 	if (frames_send(&m, l->dealer, ZMQ_DONTWAIT) != 0)
-		log_debug("broker: cancel not sent: %s", zmq_strerror(errno));
+		log_debug("broker: %s not sent: %s", cmd, zmq_strerror(errno));
 	/* The send may have taken the edge of ZMQ_FD: look again. */
 	event_active(l->dealer_ev, EV_READ, 1);
 	frames_free(&m);
+}
+
+/* r's client has taken bytes more of its stream: credit=BYTES. */
+void
+http_broker_credit(struct http_req *r, long long bytes)
+{
+	char	 cmd[40];
+
+	snprintf(cmd, sizeof(cmd), "credit=%lld", bytes);
+	command(r, cmd);
+}
+
+/*
+ * r's client has gone: tell the broker, which takes the request off its
+ * queue or stops it at its worker (cancel=1), and sends nothing back.
+ */
+void
+http_broker_cancel(struct http_req *r)
+{
+	command(r, "cancel=1");
 }
 
 /*
@@ -532,7 +566,7 @@ http_broker_send(struct http_req *r)
 	struct http_link	*l;
 	struct timeval		 tv;
 	uint64_t		 corr;
-	int			 rc, saved_errno;
+	int			 rc, saved_errno, ms;
 
 	if ((l = pick(loop)) == NULL) {
 		frames_clear(&loop->out);
@@ -555,10 +589,18 @@ http_broker_send(struct http_req *r)
 		return (0);
 	if ((r->timer = evtimer_new(loop->base, on_timeout, r)) == NULL)
 		fatalx("evtimer_new");
-	if (r->timeout == loop->env->timeout && loop->default_tv != NULL)
+	/*
+	 * The broker ends a stream at its deadline with a 504 of its own,
+	 * after partials perhaps; the gateway's timer is the backstop.
+	 */
+	ms = r->timeout;
+	if (r->on_partial != NULL)
+		ms = ms > INT_MAX - HTTP_STREAM_MARGIN ? INT_MAX :
+		    ms + HTTP_STREAM_MARGIN;
+	if (ms == loop->env->timeout && loop->default_tv != NULL)
 		evtimer_add(r->timer, loop->default_tv);
 	else {
-		tv_ms(&tv, r->timeout);
+		tv_ms(&tv, ms);
 		evtimer_add(r->timer, &tv);
 	}
 	return (0);

@@ -28,6 +28,14 @@
  * file once more; requests pipelined before it come first, because a
  * read high-water mark of one byte keeps the socket unread while
  * anything is buffered.
+ *
+ * A request that streams is the exception: its client is gone at an end
+ * of file, since a stream may be silent for minutes and a client killed
+ * meanwhile (which closes, it does not reset) would otherwise hold its
+ * program that long.  Its reply is written in many pieces, each of which
+ * gives evhttp the events back (http_conn_sent takes them again), and
+ * the request stays the connection's until its last piece, so that a
+ * client leaving mid-stream cancels it.
  */
 #include "config.h"
 
@@ -63,6 +71,8 @@ gone(struct http_req *r)
 	HTTP_STAT(loop, loop->stats.gone++);
 	log_debug("http: client gone after %.1f ms, request cancelled",
 	    (util_now_us() - r->start) / 1000.0);
+	if (r->on_gone != NULL)
+		r->on_gone(r);
 	/* evhttp gave the request up with the connection: it is ours. */
 	if (evhttp_request_get_connection(r->ev) == NULL)
 		evhttp_request_free(r->ev);
@@ -255,7 +265,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn	*c = arg;
 
-	if (what == (BEV_EVENT_READING | BEV_EVENT_EOF)) {
+	if (what == (BEV_EVENT_READING | BEV_EVENT_EOF) &&
+	    (c->cur == NULL || c->cur->stream == HTTP_STREAM_NONE)) {
 		c->eof = 1;
 		bufferevent_disable(bev, EV_READ);
 		log_debug("http: client half-closed, reply still to be %s",
@@ -319,8 +330,32 @@ http_conn_reply(struct http_conn *c)
 }
 
 /*
- * evhttp has queued the reply of c's request and taken the connection's
- * events back: take them again until it is written.
+ * The streamed reply of c's request has begun: the request stays c's,
+ * so that the client leaving cancels it, until http_conn_reply.
+ */
+void
+http_conn_streaming(struct http_conn *c)
+{
+	c->state = CONN_WRITING;
+}
+
+/*
+ * Close c at once, without a word more: what its reply has written so
+ * far is all the client gets.  Its request, if any, must be done with.
+ * Not from inside an evhttp callback.
+ */
+void
+http_conn_abort(struct http_conn *c)
+{
+	c->cur = NULL;
+	/* This frees c through on_close. */
+	evhttp_connection_free(c->evcon);
+}
+
+/*
+ * evhttp has queued the reply (or a piece of it) of c's request and
+ * taken the connection's events back: take them again until it is
+ * written.
  */
 void
 http_conn_sent(struct http_conn *c)

@@ -5,7 +5,8 @@
  * broker goes away.
  *
  * GET /SERVICE?args=JSON_ARRAY or POST /SERVICE with the array as body;
- * parameters timeout, type (json or plain), jsonp or callback.
+ * parameters timeout, type (json or plain), jsonp or callback, stream;
+ * Accept: text/event-stream streams too (http_stream.c).
  */
 #include "config.h"
 
@@ -151,20 +152,10 @@ reply(struct http_req *r, int status, struct waha_msg *m,
 		}
 		break;
 	}
-	switch (status) {
-	case 400:
-	case 403:
-	case 404:
-	case 500:
-	case 501:
-	case 503:
-	case 504:
+	if (status != 200 && http_reply_code(status) == status)
 		fail_n(r, status, field, len);
-		break;
-	default:
+	else
 		fail(r, 502, "unknown status from the broker");
-		break;
-	}
 }
 
 static struct http_req *
@@ -206,7 +197,7 @@ ask_broker(struct http_req *r, enum http_kind kind, const char *service,
 	r->kind = kind;
 	if (r->timeout < 0)
 		r->timeout = HTTP_PROBE_TIMEOUT;
-	http_broker_begin(loop, r->timeout);
+	http_broker_begin(loop, r->timeout, 0);
 	frames_addstr(&loop->out, service);
 	if (field != NULL)
 		frames_addmem(&loop->out, field, len);
@@ -221,7 +212,7 @@ call(struct http_req *r, const char *name, size_t len, const char *args,
 	struct http_loop	*loop = r->loop;
 	char			*cause = NULL;
 
-	http_broker_begin(loop, r->timeout);
+	http_broker_begin(loop, r->timeout, r->stream != HTTP_STREAM_NONE);
 	frames_addmem(&loop->out, name, len);
 	if (args != NULL &&
 	    codec_json_fields(&loop->out, args, alen, what, &cause) != 0) {
@@ -230,7 +221,28 @@ call(struct http_req *r, const char *name, size_t len, const char *args,
 		free(cause);
 		return;
 	}
+	if (r->stream != HTTP_STREAM_NONE)
+		http_stream_prepare(r);
 	send_or_fail(r);
+}
+
+/*
+ * Whether r asks for Server-Sent Events.  One with Last-Event-ID is an
+ * EventSource reconnecting: a stream cannot be resumed, and 204 tells
+ * it to stop rather than run the request again.
+ */
+static int
+event_stream(struct http_req *r)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(r->ev);
+	const char		*accept = evhttp_find_header(h, "Accept");
+
+	if (accept == NULL || strcasestr(accept, HTTP_CT_SSE) == NULL)
+		return (0);
+	if (evhttp_find_header(h, "Last-Event-ID") == NULL)
+		return (1);
+	http_reply_send(r, 204, NULL, NULL);
+	return (-1);
 }
 
 /*
@@ -421,9 +433,20 @@ http_gateway_request(struct evhttp_request *ev, void *arg)
 		free(name);
 		return;
 	}
+	if (m != EVHTTP_REQ_HEAD && r->conn != NULL) {
+		if ((code = event_stream(r)) < 0) {
+			free(name);
+			return;
+		}
+		if (code > 0)
+			r->stream = HTTP_STREAM_SSE;
+	}
 	if (http_params_query(r, evhttp_uri_get_query(uri), &args, &alen,
 	    &cause) != 0)
 		goto bad;
+	/* A stream needs its connection, to know when the client goes. */
+	if (r->conn == NULL || m == EVHTTP_REQ_HEAD)
+		r->stream = HTTP_STREAM_NONE;
 	if ((why = proto_name_check(name, len, WAHA_NAME_MAX)) != NULL) {
 		cause = xstrdup(why);
 		goto bad;

@@ -229,7 +229,7 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	    loop->env->status_interval : HTTP_PROBE_TIMEOUT;
 	r->on_reply = poll_reply;
 	r->on_fail = poll_fail;
-	http_broker_begin(loop, r->timeout);
+	http_broker_begin(loop, r->timeout, 0);
 	frames_addstr(&loop->out, "mmi.stats");
 	if (http_broker_send(r) != 0) {
 		http_samples_add(loop->env->samples, NULL, 0);

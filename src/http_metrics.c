@@ -189,6 +189,10 @@ gather(struct http_env *env, struct http_stats *t)
 		t->bad_replies += s->bad_replies;
 		t->gone += s->gone;
 		t->slow += s->slow;
+		t->streams += s->streams;
+		t->stream_bytes += s->stream_bytes;
+		t->stream_cut += s->stream_cut;
+		t->streaming += s->streaming;
 		t->active += s->active;
 		t->conns += s->conns;
 		t->connected &= s->connected;
@@ -413,6 +417,16 @@ gateway(struct evbuffer *b, const struct http_stats *t)
 	    "Clients that left before their reply", t->gone);
 	one(b, "http_slow_clients_total", "counter",
 	    "Connections closed for a header or body read timeout", t->slow);
+	one(b, "http_streams", "gauge", "Streamed replies being written",
+	    t->streaming);
+	one(b, "http_streams_total", "counter", "Streamed replies begun",
+	    t->streams);
+	one(b, "http_streamed_bytes_total", "counter",
+	    "Partial payload bytes written to streaming clients",
+	    t->stream_bytes);
+	one(b, "http_streams_cut_total", "counter",
+	    "type=plain streams closed without their last chunk by a failure",
+	    t->stream_cut);
 }
 
 /*

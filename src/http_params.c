@@ -13,7 +13,7 @@
 #include "http.h"
 
 /* Request parameters, in the order they are checked. */
-enum { P_TYPE, P_CALLBACK, P_TIMEOUT, P_ARGS, P_N };
+enum { P_TYPE, P_CALLBACK, P_TIMEOUT, P_STREAM, P_ARGS, P_N };
 
 struct params {
 	char	*val[P_N];	/* percent-decoded, NUL-terminated */
@@ -56,9 +56,10 @@ static int
 piece(struct params *p, const char *s, size_t len, char **cause)
 {
 	static const char *const names[] = { "type", "jsonp", "timeout",
-	    "args", "callback" };
+	    "args", "callback", "stream" };
 	static const int which[] = { P_TYPE, P_CALLBACK, P_TIMEOUT, P_ARGS,
-	    P_CALLBACK };
+	    P_CALLBACK, P_STREAM };
+	const int	 nnames = sizeof(which) / sizeof(which[0]);
 	const char	*eq = memchr(s, '=', len);
 	size_t		 klen = eq != NULL ? (size_t)(eq - s) : len, k, vlen;
 	char		*key, *val;
@@ -71,14 +72,14 @@ piece(struct params *p, const char *s, size_t len, char **cause)
 		*cause = xstrdup("malformed percent-encoding in the query");
 		return (-1);
 	}
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < nnames; i++) {
 		if (k == strlen(names[i]) && memcmp(key, names[i], k) == 0)
 			break;
 	}
-	if (i < 5 && p->val[which[i]] != NULL) {
+	if (i < nnames && p->val[which[i]] != NULL) {
 		xasprintf(cause, "parameter %s given twice", key);
 		i = -1;
-	} else if (i < 5) {
+	} else if (i < nnames) {
 		p->val[which[i]] = val;
 		p->len[which[i]] = vlen;
 		val = NULL;
@@ -133,9 +134,35 @@ callback_ok(const char *s, size_t len)
 }
 
 /*
- * Check the parameters and set r's type, callback and timeout.  The
- * type and the callback come first so that later errors are written
- * the way the client asked.
+ * stream=1: the reply streams, as NDJSON or (type=plain) its bytes,
+ * unless the client asked for Server-Sent Events already.  A stream
+ * has no deadline unless it asked for one with timeout=.
+ */
+static int
+check_stream(struct http_req *r, struct params *p, char **cause)
+{
+	const char	*v = p->val[P_STREAM];
+
+	if (v != NULL && strcmp(v, "1") != 0 && strcmp(v, "0") != 0) {
+		*cause = xstrdup("stream must be 0 or 1");
+		return (-1);
+	}
+	if (v != NULL && *v == '1' && r->stream == HTTP_STREAM_NONE)
+		r->stream = r->type == HTTP_PLAIN ? HTTP_STREAM_PLAIN :
+		    HTTP_STREAM_NDJSON;
+	if (r->stream != HTTP_STREAM_NONE && r->type == HTTP_JSONP) {
+		*cause = xstrdup("jsonp does not stream");
+		return (-1);
+	}
+	if (r->stream != HTTP_STREAM_NONE && !r->timeout_asked)
+		r->timeout = -1;
+	return (0);
+}
+
+/*
+ * Check the parameters and set r's type, callback, timeout and stream.
+ * The type and the callback come first so that later errors are
+ * written the way the client asked.
  */
 static int
 check_params(struct http_req *r, struct params *p, char **cause)
@@ -173,8 +200,9 @@ check_params(struct http_req *r, struct params *p, char **cause)
 			*cause = xstrdup("timeout must be -1 or a number of ms");
 			return (-1);
 		}
+		r->timeout_asked = 1;
 	}
-	return (0);
+	return (check_stream(r, p, cause));
 }
 
 /* The service name in a path: without its leading slash, decoded. */
@@ -189,8 +217,8 @@ http_params_name(const char *path, size_t *len)
 }
 
 /*
- * Read the query of r: set its type, callback and timeout, and return
- * the decoded args parameter in *args (NULL when there is none).
+ * Read the query of r: set its type, callback, timeout and stream, and
+ * return the decoded args parameter in *args (NULL when there is none).
  */
 int
 http_params_query(struct http_req *r, const char *query, char **args,

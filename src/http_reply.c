@@ -22,7 +22,7 @@
 
 #define CT_JSON		"application/json"
 #define CT_JSONP	"application/javascript; charset=utf-8"
-#define CT_PLAIN	"text/plain"
+#define CT_PLAIN	HTTP_CT_PLAIN
 
 static const char *
 method_name(enum evhttp_cmd_type m)
@@ -71,20 +71,22 @@ log_request(struct http_req *r, int code, int64_t us)
 	    u != NULL && *u != '\0' ? "..." : "", code, us / 1000.0);
 }
 
-/* Send the reply of r, with the headers every reply has, and free r. */
+/*
+ * The headers every reply of r has, with its content type ctype and
+ * Cache-Control cache; count and log it as answered with code.
+ */
 void
-http_reply_send(struct http_req *r, int code, struct evbuffer *body,
-    const char *ctype)
+http_reply_begin(struct http_req *r, int code, const char *ctype,
+    const char *cache)
 {
 	struct http_loop	*loop = r->loop;
-	struct http_conn	*conn = r->conn;
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(r->ev);
 	int64_t			 us = util_now_us() - r->start;
 
 	if (ctype != NULL)
 		evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Cache-Control", cache);
 	if (loop->env->cors != NULL) {
 		evhttp_add_header(h, "Access-Control-Allow-Origin",
 		    loop->env->cors);
@@ -97,10 +99,20 @@ http_reply_send(struct http_req *r, int code, struct evbuffer *body,
 	}
 	if (loop->draining)
 		evhttp_add_header(h, "Connection", "close");
-	http_broker_forget(r);
 	http_metrics_count(loop, code, us);
 	if (log_verbose() > 0)
 		log_request(r, code, us);
+}
+
+/* Send the reply of r, with the headers every reply has, and free r. */
+void
+http_reply_send(struct http_req *r, int code, struct evbuffer *body,
+    const char *ctype)
+{
+	struct http_conn	*conn = r->conn;
+
+	http_broker_forget(r);
+	http_reply_begin(r, code, ctype, "no-store");
 	if (conn != NULL)
 		http_conn_reply(conn);
 	evhttp_send_reply(r->ev, code, NULL, body);
@@ -213,6 +225,27 @@ http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
 	}
 	http_reply_send(r, 200, b, ctype);
 	evbuffer_free(b);
+}
+
+/*
+ * The HTTP code of a broker's status: the same, or 502 for one that
+ * HTTP does not know.
+ */
+int
+http_reply_code(int status)
+{
+	switch (status) {
+	case 200:
+	case 400:
+	case 403:
+	case 404:
+	case 500:
+	case 501:
+	case 503:
+	case 504:
+		return (status);
+	}
+	return (502);
 }
 
 /* The content type of a reply to r. */

@@ -438,14 +438,16 @@ char	*codec_utf8_fix(const void *, size_t, size_t *);
 char	*codec_printable(const void *, size_t);
 
 /* codec_json.c: apart, so that only its users link jansson */
+struct json_t;
 int	 codec_json_fields(struct waha_msg *, const void *, size_t,
 	    const char *, char **);
 char	*codec_json_line(const struct waha_msg *, size_t *);
+struct json_t *codec_json_field(const void *, size_t);
+struct json_t *codec_json_array(const struct waha_msg *, size_t);
 int	 codec_json_reply(struct waha_msg *, const void *, size_t, char **,
 	    char **);
 
 /* stats.c: reading mmi.stats documents (jansson's json_t) */
-struct json_t;
 int64_t	 stats_int(struct json_t *, const char *);
 uint64_t stats_errors(struct json_t *);
 int64_t	 stats_dt(struct json_t *, struct json_t *);

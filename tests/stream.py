@@ -14,6 +14,11 @@ Worker modes, for a REQUEST with stream=1 (other requests get one REPLY
     nostream  send a PARTIAL whatever the request said
     forever send partials within credit until CANCEL
     silent  send nothing, ever (until CANCEL)
+    progress  send a partial "ready\n", wait until --wait-file exists,
+            send "done\n", then REPLY "end\n"
+    fail    send a partial "partly\n", then FAIL 500 "broke"
+    binary  send partials "caf\xc3", "\xa9\n" (UTF-8 cut in two) and
+            "\xff\r\n", then REPLY "end"
 The log gets one line per event: "request OPTIONS", "credit N",
 "cancel", "stalled" (out of credit), "sent N" (bytes in all).
 
@@ -28,6 +33,7 @@ its socket after N partials without a word.
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 
@@ -37,6 +43,7 @@ MDPW = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = (bytes([c]) for c in
                                                 range(1, 6))
 PARTIAL, CANCEL, CREDIT = b"\x07", b"\x08", b"\x09"
+FAIL = b"\x06"
 WINDOW = 262144
 
 
@@ -79,6 +86,19 @@ def worker(args):
                 if args.mode == "over":
                     sock.send_multipart([b"", MDPW, PARTIAL, token, b"",
                                          b"y" * (window + 1)])
+                elif args.mode == "fail":
+                    sock.send_multipart([b"", MDPW, PARTIAL, token, b"",
+                                         b"partly\n"])
+                    sock.send_multipart([b"", MDPW, FAIL, token, b"",
+                                         b"500", b"broke"])
+                    continue
+                elif args.mode == "binary":
+                    for part in (b"caf\xc3", b"\xa9\n", b"\xff\r\n"):
+                        sock.send_multipart([b"", MDPW, PARTIAL, token,
+                                             b"", part])
+                    sock.send_multipart([b"", MDPW, REPLY, token, b"",
+                                         b"end"])
+                    continue
                 elif args.mode == "nostream":
                     sock.send_multipart([b"", MDPW, PARTIAL, token, b"",
                                          b"unasked"])
@@ -111,6 +131,20 @@ def worker(args):
                     st.append(True)
                 elif st[0] >= len(chunk) and len(st) == 4:
                     st.pop()
+        if args.mode == "progress":
+            for token, st in list(streams.items()):
+                if st[2] == 0:
+                    sock.send_multipart([b"", MDPW, PARTIAL, token, b"",
+                                         b"ready\n"])
+                    log(fp, "sent ready")
+                    st[2] = 6
+                elif os.path.exists(args.wait_file):
+                    sock.send_multipart([b"", MDPW, PARTIAL, token, b"",
+                                         b"done\n"])
+                    sock.send_multipart([b"", MDPW, REPLY, token, b"",
+                                         b"end\n"])
+                    log(fp, "sent done")
+                    del streams[token]
         if time.monotonic() - last_hb > 0.2:
             sock.send_multipart([b"", MDPW, HEARTBEAT])
             last_hb = time.monotonic()
@@ -175,7 +209,9 @@ def main():
     w.add_argument("url")
     w.add_argument("service")
     w.add_argument("mode", choices=["flow", "over", "nostream", "forever",
-                                    "silent"])
+                                    "silent", "progress", "fail",
+                                    "binary"])
+    w.add_argument("--wait-file")
     w.add_argument("--log")
     w.add_argument("--size", type=int, default=16384)
     w.add_argument("--count", type=int, default=64)

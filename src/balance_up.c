@@ -118,7 +118,7 @@ balance_up_reply(void *arg, struct pool_req *r, int status,
 
 	log_debug("request %s: %d%s%s (%.1f ms)", env->wcf.service, status,
 	    reason != NULL ? " " : "", reason != NULL ? reason : "",
-	    (util_now_us() - r->arrived) / 1000.0);
+	    (env->pool->now_us - r->arrived) / 1000.0);
 	if ((u = find_up(env, r->kind)) == NULL) {
 		log_debug("upstream: registration %d is closed: reply dropped",
 		    r->kind);

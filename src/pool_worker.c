@@ -88,7 +88,7 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 	if (r != NULL && cmd == WAHA_REQUEST) {
 		if (w->features & WAHA_FEAT_OPTIONS)
 			frames_addmem(&p->out, opts, proto_opts_format(opts,
-			    sizeof(opts), pool_time_left(p, r, util_now_ms()),
+			    sizeof(opts), pool_time_left(p, r, p->now),
 			    0));
 		frames_add(&p->out);
 		frames_moverange(&p->out, &r->body, 0, r->body.n);
@@ -96,7 +96,7 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 	}
 	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
 	if (!w->leaving) {
-		w->last_send = util_now_ms();
+		w->last_send = p->now;
 		TAILQ_REMOVE(&p->by_send, w, send_link);
 		TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
 	}
@@ -147,7 +147,7 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 	w->svc = s;
 	w->capacity = in->capacity;
 	w->features = in->features;
-	w->last_recv = w->last_send = util_now_ms();
+	w->last_recv = w->last_send = p->now;
 	w->avail = 1;
 	TAILQ_INIT(&w->reqs);
 	HASH_ADD(hh, p->workers, id, w->idlen, w);
@@ -251,6 +251,8 @@ pool_settle(struct pool *p)
 {
 	struct pool_worker	*w;
 
+	if (!TAILQ_EMPTY(&p->vanished))
+		pool_clock(p);
 	while ((w = TAILQ_FIRST(&p->vanished)) != NULL)
 		pool_worker_kill(p, w, 503, "worker vanished");
 }
@@ -333,6 +335,7 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 {
 	struct pool_worker	*w;
 
+	pool_clock(p);
 	if (in->env != 1) {
 		p->bad_worker_msgs++;
 		return;
@@ -362,7 +365,7 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 			send_stranger(p, m, WAHA_DISCONNECT);
 		return;
 	}
-	w->last_recv = util_now_ms();
+	w->last_recv = p->now;
 	TAILQ_REMOVE(&p->by_recv, w, recv_link);
 	TAILQ_INSERT_TAIL(&p->by_recv, w, recv_link);
 	switch (in->command) {

@@ -572,6 +572,8 @@ struct pool {
 	uint64_t	 next_token;
 	int		 draining;
 	int64_t		 grace_end;	/* ms, while draining */
+	int64_t		 now;		/* ms, read by pool_clock */
+	int64_t		 now_us;	/* the same instant, in us */
 	struct pool_counters total;
 	uint64_t	 replies;
 	uint64_t	 late;		/* replies to unknown tokens */
@@ -587,6 +589,7 @@ struct pool {
 struct pool *pool_new(void *, const struct pool_config *,
 	    const struct pool_ops *, void *);
 void	 pool_free(struct pool *);
+void	 pool_clock(struct pool *);
 struct pool_req *pool_req_new(int);
 void	 pool_req_key(struct pool_req *, const void *, size_t);
 void	 pool_submit(struct pool *, struct pool_req *, const char *, size_t,

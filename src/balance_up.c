@@ -164,7 +164,7 @@ submit(struct balance_env *env, struct balance_up *u,
 	unsigned char	 key[256];
 	size_t		 klen;
 
-	r = pool_req_new(u->gen);
+	r = pool_req_new(env->pool, u->gen);
 	r->timeout = o->timeout;
 	if ((klen = up_key(key, sizeof(key), u->gen, &env->token)) > 0)
 		pool_req_key(r, key, klen);

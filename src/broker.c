@@ -220,7 +220,7 @@ client_request(struct broker_env *env, struct waha_msg *m,
 		broker_mmi(env, m, in);
 		return;
 	}
-	r = pool_req_new(kind);
+	r = pool_req_new(env->pool, kind);
 	if (in->extended) {
 		r->timeout = in->opts.timeout;
 		if ((klen = frames_key(m, in->env, key, sizeof(key))) > 0)

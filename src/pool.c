@@ -50,6 +50,7 @@ pool_new(void *sock, const struct pool_config *cf, const struct pool_ops *ops,
 	TAILQ_INIT(&p->by_send);
 	TAILQ_INIT(&p->orphans);
 	TAILQ_INIT(&p->vanished);
+	TAILQ_INIT(&p->spare);
 	frames_init(&p->out);
 	p->next_token = util_random64();
 	pool_clock(p);
@@ -57,12 +58,31 @@ pool_new(void *sock, const struct pool_config *cf, const struct pool_ops *ops,
 }
 
 static void
-req_free(struct pool_req *r)
+req_destroy(struct pool_req *r)
 {
 	frames_free(&r->env);
 	frames_free(&r->body);
 	free(r->key);
 	free(r);
+}
+
+/*
+ * An ended request goes to the spares, its frames closed but its arrays
+ * kept, unless there are enough spares already.
+ */
+static void
+req_free(struct pool *p, struct pool_req *r)
+{
+	if (p->nspare >= POOL_SPARE_MAX) {
+		req_destroy(r);
+		return;
+	}
+	frames_clear(&r->env);
+	frames_clear(&r->body);
+	free(r->key);
+	r->key = NULL;
+	TAILQ_INSERT_HEAD(&p->spare, r, svc_link);
+	p->nspare++;
 }
 
 /* Free a pool and everything in it, answering nothing. */
@@ -78,7 +98,11 @@ pool_free(struct pool *p)
 	HASH_CLEAR(kh, p->by_key);
 	HASH_ITER(hh, p->running, r, rtmp) {
 		HASH_DEL(p->running, r);
-		req_free(r);
+		req_destroy(r);
+	}
+	while ((r = TAILQ_FIRST(&p->spare)) != NULL) {
+		TAILQ_REMOVE(&p->spare, r, svc_link);
+		req_destroy(r);
 	}
 	HASH_ITER(hh, p->workers, w, wtmp) {
 		HASH_DEL(p->workers, w);
@@ -87,7 +111,7 @@ pool_free(struct pool *p)
 	HASH_ITER(hh, p->services, s, stmp) {
 		while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
 			TAILQ_REMOVE(&s->queue, r, svc_link);
-			req_free(r);
+			req_destroy(r);
 		}
 		HASH_DEL(p->services, s);
 		free(s->name);
@@ -111,16 +135,30 @@ pool_clock(struct pool *p)
 	p->now = p->now_us / 1000;
 }
 
-/* A new request of the owner's kind, with empty envelope and body. */
+/*
+ * A new request of the owner's kind, with empty envelope and body: a
+ * spare if there is one.
+ */
 struct pool_req *
-pool_req_new(int kind)
+pool_req_new(struct pool *p, int kind)
 {
-	struct pool_req	*r;
+	struct pool_req		*r;
+	struct waha_msg		 env, body;
 
-	r = xcalloc(1, sizeof(*r));
+	if ((r = TAILQ_FIRST(&p->spare)) != NULL) {
+		TAILQ_REMOVE(&p->spare, r, svc_link);
+		p->nspare--;
+		env = r->env;
+		body = r->body;
+		memset(r, 0, sizeof(*r));
+		r->env = env;
+		r->body = body;
+	} else {
+		r = xcalloc(1, sizeof(*r));
+		frames_init(&r->env);
+		frames_init(&r->body);
+	}
 	r->kind = kind;
-	frames_init(&r->env);
-	frames_init(&r->body);
 	r->timeout = -1;
 	r->heap = POOL_NOTIMER;
 	return (r);
@@ -449,7 +487,7 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 		p->total.cancelled++;
 		r->svc->stats.cancelled++;
 		p->ops.reply(p->arg, r, status, NULL, 0, reason);
-		req_free(r);
+		req_free(p, r);
 		return;
 	}
 	if (i != -1) {
@@ -467,7 +505,7 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 	hist_add(&p->total.latency, us);
 	hist_recent_add(&p->total.recent, p->now, us);
 	p->ops.reply(p->arg, r, status, m, first, reason);
-	req_free(r);
+	req_free(p, r);
 }
 
 /*

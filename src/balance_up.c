@@ -119,7 +119,7 @@ balance_up_reply(void *arg, struct pool_req *r, int status,
 
 	log_debug("request %s: %d%s%s (%.1f ms)", env->wcf.service, status,
 	    reason != NULL ? " " : "", reason != NULL ? reason : "",
-	    (util_now_us() - r->arrived) / 1000.0);
+	    (env->pool->now_us - r->arrived) / 1000.0);
 	if ((u = find_up(env, r->kind)) == NULL) {
 		log_debug("upstream: registration %d is closed: reply dropped",
 		    r->kind);
@@ -188,7 +188,7 @@ submit(struct balance_env *env, struct balance_up *u,
 	unsigned char	 key[256];
 	size_t		 klen;
 
-	r = pool_req_new(u->gen);
+	r = pool_req_new(env->pool, u->gen);
 	r->timeout = o->timeout;
 	r->stream = o->stream;
 	r->allowed = o->credit;

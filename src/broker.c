@@ -143,7 +143,7 @@ on_reply(void *arg, struct pool_req *r, int status, struct waha_msg *m,
 		name = env->cur_name != NULL ? env->cur_name : "-";
 	log_debug("request %.*s: %d %s (%.1f ms)", len, name, status,
 	    reason != NULL ? reason : "",
-	    (util_now_us() - r->arrived) / 1000.0);
+	    (env->pool->now_us - r->arrived) / 1000.0);
 	if (status == 0)
 		return;		/* cancelled: its client wants nothing */
 	if (r->kind == BROKER_MDP && status != 200) {
@@ -246,7 +246,7 @@ client_request(struct broker_env *env, struct waha_msg *m,
 		broker_mmi(env, m, in);
 		return;
 	}
-	r = pool_req_new(kind);
+	r = pool_req_new(env->pool, kind);
 	if (in->extended) {
 		r->timeout = in->opts.timeout;
 		r->stream = in->opts.stream;

@@ -137,7 +137,7 @@ frames_recv(struct waha_msg *m, void *sock, int flags, size_t max)
 			return (-1);
 		}
 		more = zmq_msg_more(p);
-		m->bytes += zmq_msg_size(p);
+		m->bytes += (size_t)rc;		/* the part's size */
 		if (p == &spill) {
 			zmq_msg_close(p);
 			m->dropped++;

@@ -50,18 +50,39 @@ pool_new(void *sock, const struct pool_config *cf, const struct pool_ops *ops,
 	TAILQ_INIT(&p->by_send);
 	TAILQ_INIT(&p->orphans);
 	TAILQ_INIT(&p->vanished);
+	TAILQ_INIT(&p->spare);
 	frames_init(&p->out);
 	p->next_token = util_random64();
+	pool_clock(p);
 	return (p);
 }
 
 static void
-req_free(struct pool_req *r)
+req_destroy(struct pool_req *r)
 {
 	frames_free(&r->env);
 	frames_free(&r->body);
 	free(r->key);
 	free(r);
+}
+
+/*
+ * An ended request goes to the spares, its frames closed but its arrays
+ * kept, unless there are enough spares already.
+ */
+static void
+req_free(struct pool *p, struct pool_req *r)
+{
+	if (p->nspare >= POOL_SPARE_MAX) {
+		req_destroy(r);
+		return;
+	}
+	frames_clear(&r->env);
+	frames_clear(&r->body);
+	free(r->key);
+	r->key = NULL;
+	TAILQ_INSERT_HEAD(&p->spare, r, svc_link);
+	p->nspare++;
 }
 
 /* Free a pool and everything in it, answering nothing. */
@@ -77,7 +98,11 @@ pool_free(struct pool *p)
 	HASH_CLEAR(kh, p->by_key);
 	HASH_ITER(hh, p->running, r, rtmp) {
 		HASH_DEL(p->running, r);
-		req_free(r);
+		req_destroy(r);
+	}
+	while ((r = TAILQ_FIRST(&p->spare)) != NULL) {
+		TAILQ_REMOVE(&p->spare, r, svc_link);
+		req_destroy(r);
 	}
 	HASH_ITER(hh, p->workers, w, wtmp) {
 		HASH_DEL(p->workers, w);
@@ -86,7 +111,7 @@ pool_free(struct pool *p)
 	HASH_ITER(hh, p->services, s, stmp) {
 		while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
 			TAILQ_REMOVE(&s->queue, r, svc_link);
-			req_free(r);
+			req_destroy(r);
 		}
 		HASH_DEL(p->services, s);
 		free(s->name);
@@ -97,17 +122,43 @@ pool_free(struct pool *p)
 	free(p);
 }
 
-/* A new request of the owner's kind, with empty envelope and body. */
-struct pool_req *
-pool_req_new(int kind)
+/*
+ * Read the clock into p->now and p->now_us.  Every entry point from the
+ * owner (a request, a worker's message, a tick) reads it once, and what
+ * it calls uses that reading: one clock read per message, not one in
+ * every function on its way.
+ */
+void
+pool_clock(struct pool *p)
 {
-	struct pool_req	*r;
+	p->now_us = util_now_us();
+	p->now = p->now_us / 1000;
+}
 
-	r = xcalloc(1, sizeof(*r));
+/*
+ * A new request of the owner's kind, with empty envelope and body: a
+ * spare if there is one.
+ */
+struct pool_req *
+pool_req_new(struct pool *p, int kind)
+{
+	struct pool_req		*r;
+	struct waha_msg		 env, body;
+
+	if ((r = TAILQ_FIRST(&p->spare)) != NULL) {
+		TAILQ_REMOVE(&p->spare, r, svc_link);
+		p->nspare--;
+		env = r->env;
+		body = r->body;
+		memset(r, 0, sizeof(*r));
+		r->env = env;
+		r->body = body;
+	} else {
+		r = xcalloc(1, sizeof(*r));
+		frames_init(&r->env);
+		frames_init(&r->body);
+	}
 	r->kind = kind;
-	frames_init(&r->env);
-	frames_init(&r->body);
-	r->arrived = util_now_us();
 	r->timeout = -1;
 	r->heap = POOL_NOTIMER;
 	return (r);
@@ -220,7 +271,7 @@ pool_service_new(struct pool *p, const char *name, size_t len)
 	TAILQ_INIT(&s->queue);
 	HASH_ADD_KEYPTR(hh, p->services, s->name, s->len, s);
 	p->nservices++;
-	s->orphaned = util_now_ms();
+	s->orphaned = p->now;
 	TAILQ_INSERT_TAIL(&p->orphans, s, orphan_link);
 	return (s);
 }
@@ -235,8 +286,9 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
     int flags)
 {
 	struct pool_service	*s;
-	int64_t			 now;
 
+	pool_clock(p);
+	r->arrived = p->now_us;
 	p->total.requests++;
 	if (r->stream) {
 		p->nstreams++;
@@ -271,9 +323,8 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
 		    "queue full" : "queues full (--max-queue-bytes)");
 		return;
 	}
-	now = util_now_ms();
 	if (r->timeout >= 0)
-		r->deadline = now + r->timeout;
+		r->deadline = p->now + r->timeout;
 	if (r->key != NULL) {
 		HASH_ADD_KEYPTR(kh, p->by_key, r->key, r->keylen, r);
 		r->keyed = 1;
@@ -282,7 +333,7 @@ pool_submit(struct pool *p, struct pool_req *r, const char *name, size_t len,
 	s->queued++;
 	p->nqueued++;
 	p->queued_bytes += r->bytes;
-	pool_timer_set(p, r, queue_due(p, r, now));
+	pool_timer_set(p, r, queue_due(p, r, p->now));
 	pool_dispatch(p, s);
 }
 
@@ -414,6 +465,7 @@ pool_cancel(struct pool *p, struct pool_req *r)
 {
 	struct pool_service	*s = r->svc;
 
+	pool_clock(p);
 	if (r->worker == NULL) {
 		dequeue(p, r);
 		pool_finish(p, r, 0, NULL, 0, "cancelled by the client");
@@ -436,9 +488,10 @@ pool_credit(struct pool *p, struct pool_req *r, long long bytes)
 
 	if (!r->stream || bytes <= 0)
 		return;
+	pool_clock(p);
 	r->allowed = r->allowed > INT64_MAX / 2 - bytes ? INT64_MAX / 2 :
 	    r->allowed + bytes;
-	r->active = util_now_ms();
+	r->active = p->now;
 	if (w == NULL || !(w->features & WAHA_FEAT_STREAM) || w->vanished)
 		return;
 	if (pool_worker_credit(p, w, r, bytes) == -1)
@@ -455,7 +508,7 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 {
 	struct pool_worker	*w;
 	struct pool_req		*r;
-	int64_t			 now = util_now_ms();
+	int64_t			 now = p->now;
 
 	while ((r = TAILQ_FIRST(&s->queue)) != NULL &&
 	    (w = TAILQ_FIRST(&s->avail)) != NULL) {
@@ -510,7 +563,7 @@ void
 pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
     size_t first, const char *reason)
 {
-	int64_t	 now, us;
+	int64_t	 us;
 	int	 i = util_status_index(status);
 
 	if (r->worker != NULL)
@@ -524,7 +577,7 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 		p->total.cancelled++;
 		r->svc->stats.cancelled++;
 		p->ops.reply(p->arg, r, status, NULL, 0, reason);
-		req_free(r);
+		req_free(p, r);
 		return;
 	}
 	if (i != -1) {
@@ -534,16 +587,15 @@ pool_finish(struct pool *p, struct pool_req *r, int status, struct waha_msg *m,
 	}
 	if (status == 200)
 		p->replies++;
-	now = util_now_us();
-	us = now - r->arrived;
+	us = p->now_us - r->arrived;
 	if (r->svc != NULL) {
 		hist_add(&r->svc->stats.latency, us);
-		hist_recent_add(&r->svc->stats.recent, now / 1000, us);
+		hist_recent_add(&r->svc->stats.recent, p->now, us);
 	}
 	hist_add(&p->total.latency, us);
-	hist_recent_add(&p->total.recent, now / 1000, us);
+	hist_recent_add(&p->total.recent, p->now, us);
 	p->ops.reply(p->arg, r, status, m, first, reason);
-	req_free(r);
+	req_free(p, r);
 }
 
 /*
@@ -555,7 +607,7 @@ pool_service_orphan(struct pool *p, struct pool_service *s)
 {
 	if (s->orphaned != 0 || s->nworkers != 0 || s->leaving != 0)
 		return;
-	s->orphaned = util_now_ms();
+	s->orphaned = p->now;
 	TAILQ_INSERT_TAIL(&p->orphans, s, orphan_link);
 }
 
@@ -624,6 +676,7 @@ pool_tick(struct pool *p, int64_t now)
 	int64_t			 dead = (int64_t)p->cf.heartbeat *
 			    p->cf.liveness;
 
+	pool_clock(p);
 	while ((w = TAILQ_FIRST(&p->by_send)) != NULL &&
 	    w->last_send + p->cf.heartbeat <= now) {
 		if (pool_worker_send(p, w, WAHA_HEARTBEAT_CMD, NULL) == -1)
@@ -648,8 +701,9 @@ pool_drain(struct pool *p, int grace)
 	struct pool_service	*s, *tmp;
 	struct pool_req		*r;
 
+	pool_clock(p);
 	p->draining = 1;
-	p->grace_end = util_now_ms() + grace;
+	p->grace_end = p->now + grace;
 	HASH_ITER(hh, p->services, s, tmp) {
 		while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
 			dequeue(p, r);

@@ -88,7 +88,7 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 	if (r != NULL && cmd == WAHA_REQUEST) {
 		if (w->features & WAHA_FEAT_OPTIONS)
 			frames_addmem(&p->out, opts, proto_opts_format(opts,
-			    sizeof(opts), pool_time_left(p, r, util_now_ms()),
+			    sizeof(opts), pool_time_left(p, r, p->now),
 			    r->stream && (w->features & WAHA_FEAT_STREAM),
 			    r->allowed));
 		frames_add(&p->out);
@@ -97,7 +97,7 @@ pool_worker_send(struct pool *p, struct pool_worker *w, int cmd,
 	}
 	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
 	if (!w->leaving) {
-		w->last_send = util_now_ms();
+		w->last_send = p->now;
 		TAILQ_REMOVE(&p->by_send, w, send_link);
 		TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
 	}
@@ -120,7 +120,7 @@ pool_worker_credit(struct pool *p, struct pool_worker *w, struct pool_req *r,
 	snprintf(num, sizeof(num), "%lld", bytes);
 	frames_addstr(&p->out, num);
 	frames_send(&p->out, p->sock, ZMQ_DONTWAIT);
-	w->last_send = util_now_ms();
+	w->last_send = p->now;
 	TAILQ_REMOVE(&p->by_send, w, send_link);
 	TAILQ_INSERT_TAIL(&p->by_send, w, send_link);
 	return (0);
@@ -170,7 +170,7 @@ worker_ready(struct pool *p, struct waha_msg *m, const struct proto_in *in)
 	w->svc = s;
 	w->capacity = in->capacity;
 	w->features = in->features;
-	w->last_recv = w->last_send = util_now_ms();
+	w->last_recv = w->last_send = p->now;
 	w->avail = 1;
 	TAILQ_INIT(&w->reqs);
 	HASH_ADD(hh, p->workers, id, w->idlen, w);
@@ -274,6 +274,8 @@ pool_settle(struct pool *p)
 {
 	struct pool_worker	*w;
 
+	if (!TAILQ_EMPTY(&p->vanished))
+		pool_clock(p);
 	while ((w = TAILQ_FIRST(&p->vanished)) != NULL)
 		pool_worker_kill(p, w, 503, "worker vanished");
 }
@@ -320,7 +322,7 @@ partial_in(struct pool *p, struct pool_worker *w, struct pool_req *r,
 		return (1);
 	}
 	r->streamed += n;
-	r->active = r->pinged = util_now_ms();
+	r->active = r->pinged = p->now;
 	p->partials++;
 	p->stream_bytes += n;
 	if (p->ops.partial(p->arg, r, m, in->body) == -1) {
@@ -413,6 +415,7 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 {
 	struct pool_worker	*w;
 
+	pool_clock(p);
 	if (in->env != 1) {
 		p->bad_worker_msgs++;
 		return;
@@ -442,7 +445,7 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
 			send_stranger(p, m, WAHA_DISCONNECT);
 		return;
 	}
-	w->last_recv = util_now_ms();
+	w->last_recv = p->now;
 	TAILQ_REMOVE(&p->by_recv, w, recv_link);
 	TAILQ_INSERT_TAIL(&p->by_recv, w, recv_link);
 	switch (in->command) {

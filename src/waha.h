@@ -471,6 +471,13 @@ struct pool_counters {
 
 #define POOL_NOTIMER	((size_t)-1)
 
+/*
+ * Ended requests kept for reuse, with their frame arrays, so that a
+ * request costs no malloc in the steady state; at most this many, so
+ * that a burst's worth does not stay allocated.
+ */
+#define POOL_SPARE_MAX	1024
+
 struct pool_req {
 	uint64_t	 token;
 	int		 kind;		/* the owner's, e.g. native or MDP */
@@ -598,6 +605,8 @@ struct pool {
 	struct pool_workers by_send;	/* least recently sent to first */
 	struct pool_services orphans;	/* workerless services, oldest first */
 	struct pool_workers vanished;	/* gone, maybe with replies unread */
+	struct pool_reqs spare;		/* ended, for pool_req_new to reuse */
+	unsigned	 nspare;
 	unsigned	 nservices;
 	unsigned	 nworkers;
 	unsigned	 nqueued;
@@ -606,6 +615,8 @@ struct pool {
 	uint64_t	 next_token;
 	int		 draining;
 	int64_t		 grace_end;	/* ms, while draining */
+	int64_t		 now;		/* ms, read by pool_clock */
+	int64_t		 now_us;	/* the same instant, in us */
 	struct pool_counters total;
 	uint64_t	 replies;
 	uint64_t	 late;		/* replies to unknown tokens */
@@ -625,7 +636,8 @@ struct pool {
 struct pool *pool_new(void *, const struct pool_config *,
 	    const struct pool_ops *, void *);
 void	 pool_free(struct pool *);
-struct pool_req *pool_req_new(int);
+void	 pool_clock(struct pool *);
+struct pool_req *pool_req_new(struct pool *, int);
 void	 pool_req_key(struct pool_req *, const void *, size_t);
 void	 pool_submit(struct pool *, struct pool_req *, const char *, size_t,
 	    int);

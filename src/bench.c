@@ -132,7 +132,8 @@ options(struct bench_config *cf, int argc, const char **argv)
 	    bench_options);
 	if (poptPeekArg(ctx) != NULL)
 		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
-	cf->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
+	cf->url = cmdline_url_one(ctx, "-u", cmdline.url, "waha-bench measures "
+	    "one broker (run one for each broker)");
 	cf->worker_url = opt.worker_url != NULL ? opt.worker_url : cf->url;
 	if (cf->service == NULL)
 		cf->service = BENCH_SERVICE;

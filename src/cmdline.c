@@ -258,3 +258,21 @@ cmdline_urls(poptContext ctx, const char *name, const char *value,
 	    &cause) != 0)
 		cmdline_usage(ctx, "%s: %s", name, cause);
 }
+
+/*
+ * -u of a program that talks to one broker only (it watches or measures
+ * that broker): one URL, checked as cmdline_urls does; a list is a usage
+ * error that says so.
+ */
+const char *
+cmdline_url_one(poptContext ctx, const char *name, const char *value,
+    const char *why)
+{
+	struct urls	 u;
+
+	cmdline_urls(ctx, name, value, &u);
+	if (u.n > 1)
+		cmdline_usage(ctx, "%s: one broker only: %s", name, why);
+	urls_free(&u);
+	return (value != NULL ? value : WAHA_BROKER_URL);
+}

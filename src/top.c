@@ -72,7 +72,8 @@ options(struct top_env *top, int argc, const char **argv)
 	    top_options);
 	if (poptPeekArg(ctx) != NULL)
 		cmdline_usage(ctx, "unexpected argument: %s", poptPeekArg(ctx));
-	top->url = cmdline.url != NULL ? cmdline.url : WAHA_BROKER_URL;
+	top->url = cmdline_url_one(ctx, "-u", cmdline.url, "waha-top shows "
+	    "one broker's numbers (run one for each broker)");
 	top->interval = delay(ctx, opt.delay);
 	top->timeout = cmdline_num(ctx, "--timeout", opt.timeout, 1, INT32_MAX,
 	    top->interval);

@@ -167,6 +167,8 @@ struct urls {
 int	 urls_parse(const char *, struct urls *, char **);
 void	 urls_free(struct urls *);
 void	 cmdline_urls(poptContext, const char *, const char *, struct urls *);
+const char *cmdline_url_one(poptContext, const char *, const char *,
+	    const char *);
 
 /* frames.c */
 void	 frames_init(struct waha_msg *);

@@ -128,6 +128,8 @@ usage "--protocol mdp needs -s 16 or more" --protocol mdp -s 8
 usage "-N is less than -c" -N 2 -c 4
 usage "unexpected argument: extra" extra
 usage "-n: empty service name" -n ''
+usage "-u: one broker only" -u tcp://127.0.0.1:1,tcp://127.0.0.1:2
+usage "-u: tcp://127.0.0.1:1,: empty endpoint in the list" -u tcp://127.0.0.1:1,
 
 "$WAHA_BENCH" --help >"$SCRATCH/out" 2>&1
 is "$?:$(head -n 1 "$SCRATCH/out")" "0:Usage: waha-bench [OPTION...]" \

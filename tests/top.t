@@ -4,7 +4,7 @@
 # there; bad options.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 setup
-plan 16
+plan 17
 
 : "${WAHA_TOP:=../src/waha-top}"
 
@@ -68,6 +68,9 @@ like "$?:$out" "^1:waha-top: -d: 0 is not a number of seconds" \
     "-d 0 is a usage error"
 out=$("$WAHA_TOP" -s load 2>&1)
 like "$?:$out" "^1:waha-top: --sort" "an unknown -s is a usage error"
+out=$("$WAHA_TOP" -u tcp://127.0.0.1:1,tcp://127.0.0.1:2 2>&1)
+like "$?:$out" "^1:waha-top: -u: one broker only" \
+    "a list of brokers is a usage error that says why"
 out=$("$WAHA_TOP" extra 2>&1)
 like "$?:$out" "^1:waha-top: unexpected argument: extra" \
     "so is an argument"

@@ -90,6 +90,7 @@ check_worker(const struct waha_msg *m, const struct proto_in *in, int flags)
 		break;
 	case WAHA_CREDIT:
 		FUZZ_ASSERT(in->token == c + 1 && m->n == c + 3);
+		FUZZ_ASSERT(in->opts.credit > 0);
 		break;
 	case WAHA_REQUEST:
 		if (flags & PROTO_WORKER_OPTS) {
@@ -215,8 +216,10 @@ router_side(struct waha_msg *m, size_t max_name)
 		FUZZ_ASSERT(frames_is(m, in.env + 1, WAHA_EXT));
 		FUZZ_ASSERT(in.body == in.env + 4);
 		check_opts(&in.opts);
-		FUZZ_ASSERT(!in.opts.stream && !in.opts.cancel &&
-		    in.opts.credit == -1);
+		/* No command in a request; credit= only as a stream's window. */
+		FUZZ_ASSERT(!in.opts.cancel);
+		FUZZ_ASSERT(in.opts.credit == -1 || (in.opts.stream &&
+		    in.opts.credit > 0));
 	}
 	FUZZ_ASSERT(m->dropped == 0);
 	FUZZ_ASSERT(in.body >= in.env + 2 && in.body <= m->n);

@@ -34,6 +34,8 @@ proto = {
     "ext-empty": b"\x00" + parts(ID, b"", b"WAHA01", b"", b"echo"),
     "ext-bad": b"\x00" + parts(ID, b"", b"WAHA01", b"timeout=5&colour=1",
                                b"echo"),
+    "ext-stream": b"\x00" + parts(ID, b"c", b"", b"WAHA01",
+                                  b"stream=1&credit=65536", b"echo", b"x"),
     "cancel": b"\x00" + parts(ID, b"c", b"", b"WAHA01", b"cancel=1"),
     "credit": b"\x00" + parts(ID, b"", b"WAHA01", b"credit=65536"),
     "ready-features": b"\x00" + parts(ID, b"", W, b"\x01", b"echo", b"4",

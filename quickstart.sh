@@ -7,6 +7,8 @@
 #   system.user.check   htpasswd -bv, two copies behind a balancer
 #                       (backend tcp://127.0.0.1:10001)
 #   demo.echo           echo ARGS...
+#   demo.progress       doc/examples/progress.sh [STEPS]: a line a second,
+#                       streamed to clients that ask (waha-cli -S, SSE)
 #   HTTP gateway        http://127.0.0.1:9001/
 #
 # They run in the background; their logs and pids are in ./run.
@@ -109,8 +111,10 @@ done
 start add src/waha-service-script -n system.user.add -s htpasswd \
     --ret-code --stderr -- -b "$run/users.passwd"
 start echo src/waha-service-script -n demo.echo -s echo
+start progress src/waha-service-script -n demo.progress \
+    -s "$top/doc/examples/progress.sh"
 start http src/waha-proxy-http
-for s in system.user.add system.user.check demo.echo; do
+for s in system.user.add system.user.check demo.echo demo.progress; do
 	ready "$s"
 done
 
@@ -123,6 +127,8 @@ cat <<'EOF'
     ./src/waha-cli -o json -n system.user.check admin wrong    # ["3"]
     curl -g 'http://127.0.0.1:9001/system.user.check?args=["admin","admin"]'
     curl 'http://127.0.0.1:9001/metrics'
+    ./src/waha-cli -S -n demo.progress 5      # a line a second; ^C stops it
+    curl -N -H 'Accept: text/event-stream' 'http://127.0.0.1:9001/demo.progress?args=["5"]'
     ./src/waha-top                     # watch it; or open http://127.0.0.1:9001/status
   stop them with ./quickstart.sh stop; run the tests with make check
 EOF

@@ -5,7 +5,7 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 16
+plan 17
 
 EXAMPLES=$TESTS_SRC/../doc/examples
 PAGE=${WAHA_MANDIR:-$TESTS_SRC/../man}/waha-protocol.7
@@ -48,6 +48,13 @@ done" "stream-client.py streams from stream-worker.py"
 is "$(cli -n count 2)" "1
 2
 done" "a request without stream=1 gets it all in one reply"
+
+# (at the broker's default heartbeat, as worker.py and stream-worker.py)
+start_served progress demo.progress "$WAHA_SCRIPT" -u "$BROKER" \
+    -n demo.progress -s "$EXAMPLES/progress.sh" || exit 1
+is "$("$WAHA_CLI" -u "$BROKER" -S -n demo.progress 2)" "step 1 of 2
+step 2 of 2
+done" "progress.sh streams through waha-cli -S"
 
 stop_daemon worker TERM
 is "$stopped_status" 0 "worker.py exits 0 on SIGTERM"

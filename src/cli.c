@@ -252,7 +252,8 @@ static int
 recv_reply(struct cli_env *cli, struct cli_conn *c, struct waha_msg *rep,
     int64_t deadline, int *status, size_t *first)
 {
-	zmq_pollitem_t	 items[2] = { { c->sock, 0, ZMQ_POLLIN, 0 },
+	zmq_pollitem_t	 items[3] = { { c->sock, 0, ZMQ_POLLIN, 0 },
+			    { NULL, signals_fd(), ZMQ_POLLIN, 0 },
 			    { c->mon, 0, ZMQ_POLLIN, 0 } };
 	int64_t		 now;
 
@@ -260,11 +261,23 @@ recv_reply(struct cli_env *cli, struct cli_conn *c, struct waha_msg *rep,
 		c->up = 1;
 	for (;;) {
 		now = util_now_ms();
-		if (zmq_poll(items, c->mon != NULL ? 2 : 1, deadline == -1 ?
+		if (zmq_poll(items, c->mon != NULL ? 3 : 2, deadline == -1 ?
 		    -1 : deadline <= now ? 0 : (long)(deadline - now)) == -1 &&
 		    errno != EINTR) {
 			cli_say("zmq_poll: %s", zmq_strerror(errno));
 			return (CLI_EXIT_CONNECT);
+		}
+		/*
+		 * Ctrl-C: a request sent with the WAHA01 header (any but -t -1)
+		 * can be named, so the broker drops it or stops it.
+		 */
+		if (signals_take() & SIGNALS_TERM) {
+			if (cli->timeout >= 0) {
+				cli_cancel(c->sock);
+				cli_say("interrupted: the request is cancelled");
+			} else
+				cli_say("interrupted");
+			return (CLI_EXIT_INTERRUPTED);
 		}
 		cli_monitor(c);
 		/* After a failed handshake libzmq neither retries nor says more. */
@@ -376,7 +389,8 @@ close_conn(struct cli_conn *c)
 static int
 wait_up(struct cli_conn *c, int64_t deadline)
 {
-	zmq_pollitem_t	 item = { c->mon, 0, ZMQ_POLLIN, 0 };
+	zmq_pollitem_t	 items[2] = { { c->mon, 0, ZMQ_POLLIN, 0 },
+			    { NULL, signals_fd(), ZMQ_POLLIN, 0 } };
 	int64_t		 until = util_now_ms() + CLI_CONNECT_WAIT, now;
 
 	if (c->mon == NULL)
@@ -384,9 +398,14 @@ wait_up(struct cli_conn *c, int64_t deadline)
 	if (deadline != -1 && deadline < until)
 		until = deadline;
 	while (!c->up && !c->refused && (now = util_now_ms()) < until) {
-		if (zmq_poll(&item, 1, (long)(until - now)) == -1 &&
+		if (zmq_poll(items, 2, (long)(until - now)) == -1 &&
 		    errno != EINTR)
 			return (1);
+		if (signals_take() & SIGNALS_TERM) {
+			cli_say("interrupted before a broker answered: nothing "
+			    "was sent");
+			return (CLI_EXIT_INTERRUPTED);
+		}
 		cli_monitor(c);
 		if (c->fail.fail != CURVE_FAIL_NONE) {
 			cli_say("%s: %s", c->url, curve_fail_text(&c->fail, 1));
@@ -483,7 +502,7 @@ main(int argc, char **argv)
 
 	ctx = options(cli, argc, (const char **)argv);
 	log_init(0, cmdline.verbose, "waha-cli");
-	if (cli->stream && signals_init(0, &cause) != 0)
+	if (signals_init(0, &cause) != 0)
 		fatalx("%s", cause);
 	frames_init(&req);
 	frames_add(&req);

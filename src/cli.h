@@ -75,5 +75,6 @@ int	 cli_output(struct cli_env *, struct waha_msg *, int, size_t);
 
 /* cli_stream.c */
 int	 cli_stream_recv(struct cli_env *, struct cli_conn *, int64_t);
+void	 cli_cancel(void *);
 
 #endif

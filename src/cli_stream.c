@@ -42,8 +42,8 @@ command(void *sock, const char *cmd)
 }
 
 /* Cancel the request, and give the cancel time to leave. */
-static void
-cancel(void *sock)
+void
+cli_cancel(void *sock)
 {
 	int	 linger = CLI_CANCEL_LINGER;
 
@@ -64,7 +64,7 @@ partial(struct cli_env *cli, void *sock, struct waha_msg *rep, size_t first)
 		return (0);	/* a keepalive */
 	if (cli_io_write(cli, rep, first, stdout) != 0) {
 		cli_say("writing the stream: %s", strerror(errno));
-		cancel(sock);
+		cli_cancel(sock);
 		return (CLI_EXIT_USAGE);
 	}
 	snprintf(cmd, sizeof(cmd), "credit=%zu", n);
@@ -109,7 +109,7 @@ cli_stream_recv(struct cli_env *cli, struct cli_conn *c, int64_t deadline)
 		}
 		if (signals_take() & SIGNALS_TERM) {
 			cli_say("interrupted: the request is cancelled");
-			cancel(c->sock);
+			cli_cancel(c->sock);
 			rc = CLI_EXIT_INTERRUPTED;
 			break;
 		}
@@ -141,12 +141,12 @@ cli_stream_recv(struct cli_env *cli, struct cli_conn *c, int64_t deadline)
 		    connect_by) {
 			cli_say("cannot connect to %s within %d ms", c->url,
 			    WAHA_TIMEOUT);
-			cancel(c->sock);
+			cli_cancel(c->sock);
 			rc = CLI_EXIT_CONNECT;
 		} else if (deadline != -1 && util_now_ms() >= deadline) {
 			cli_say("%s %s within %d ms", c->up ? "no reply from" :
 			    "cannot connect to", c->url, cli->timeout);
-			cancel(c->sock);
+			cli_cancel(c->sock);
 			rc = c->up ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT;
 		}
 	}

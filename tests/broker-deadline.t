@@ -7,7 +7,7 @@
 . "$(dirname "${WAHA_LIB:-$0}")/lib-cli.sh"
 need_pyzmq
 setup
-plan 25
+plan 28
 
 start_broker broker --heartbeat 200 || exit 1
 
@@ -132,3 +132,18 @@ nothing more" "cancelled requests get no reply, and the next one is served"
 is "$(stat 's["totals"]["cancelled"]')" 2 "both cancels were counted"
 is "$(stat 's["services"]["busy"]["in_flight"]')" 1 \
     "the queued one was never dispatched (busy holds only the first)"
+
+# Ctrl-C in waha-cli: the request (sent with its deadline, so it can be
+# named) is cancelled at the broker, which stops it at its worker.
+before=$(grep -c '^cancel ' "$SCRATCH/feat2.events")
+"$WAHA_CLI" -u "$BROKER" -t 60000 -n feat2 ctrl-c >"$SCRATCH/int.out" 2>&1 &
+cpid=$!
+wait_for "the request at the worker" sh -c \
+    "[ \$(grep -c '^request ' '$SCRATCH/feat2.events') -ge 2 ]"
+kill -INT $cpid
+wait $cpid
+is "$?" 130 "waha-cli interrupted: exit 130"
+is "$(cat "$SCRATCH/int.out")" \
+    "waha-cli: interrupted: the request is cancelled" "and it says so"
+ok "its worker was told to stop it" wait_for "the CANCEL" sh -c \
+    "[ \$(grep -c '^cancel ' '$SCRATCH/feat2.events') -gt $before ]"

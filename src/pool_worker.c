@@ -365,10 +365,8 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 	struct pool_req	*r;
 	uint64_t	 token;
 
-	if (token_get(m, in->token, &token) == 0)
-		HASH_FIND(hh, p->running, &token, sizeof(token), r);
-	else
-		r = NULL;
+	r = token_get(m, in->token, &token) == 0 ? pool_run_find(p, token) :
+	    NULL;
 	if (r == NULL || r->worker != w) {
 		p->late++;
 		return;

@@ -89,7 +89,10 @@ frames_addmove(struct waha_msg *m, zmq_msg_t *src)
 }
 
 /*
- * Move parts [from, to) of src to the end of dst; src keeps empty parts.
+ * Move parts [from, to) of src to the end of dst; src keeps empty parts,
+ * but for a range that ends src, which src loses: its parts, being empty,
+ * need no close (a request's envelope and body go this way, and every
+ * reply's fields).
  * A dst without an array gets one of the size needed: requests waiting
  * in a queue keep their envelope and body this way, and 100,000 of them
  * should not each hold room for eight parts twice.
@@ -108,6 +111,8 @@ frames_moverange(struct waha_msg *dst, struct waha_msg *src, size_t from,
 	}
 	for (i = from; i < to; i++)
 		zmq_msg_move(frames_add(dst), &src->part[i]);
+	if (to == src->n && to > from)
+		src->n = from;
 }
 
 /* Close parts [from, to) of m. */

@@ -223,7 +223,7 @@ struct proto_in {
 	int		 status;	/* FAIL, or 400 when malformed */
 	const char	*reason;	/* FAIL reason frame, or parse error */
 	size_t		 reason_len;
-	char		 why[128];	/* room for a reason naming a value */
+	char		 why[128];	/* room for a reason naming a value; last */
 };
 int	 proto_parse(struct waha_msg *, struct proto_in *, size_t);
 int	 proto_parse_worker(struct waha_msg *, struct proto_in *, int);

@@ -64,7 +64,8 @@ req_destroy(struct pool_req *r)
 {
 	frames_free(&r->env);
 	frames_free(&r->body);
-	free(r->key);
+	if (r->key != r->keybuf)
+		free(r->key);
 	free(r);
 }
 
@@ -81,7 +82,8 @@ req_free(struct pool *p, struct pool_req *r)
 	}
 	frames_clear(&r->env);
 	frames_clear(&r->body);
-	free(r->key);
+	if (r->key != r->keybuf)
+		free(r->key);
 	r->key = NULL;
 	TAILQ_INSERT_HEAD(&p->spare, r, svc_link);
 	p->nspare++;
@@ -172,11 +174,12 @@ pool_req_new(struct pool *p, int kind)
 /*
  * Give r a key, the owner's name for it (a client's envelope, say), by
  * which pool_find_key finds it while it is open; before pool_submit.
+ * A short one (a client's routing id is 5 bytes) is kept in r itself.
  */
 void
 pool_req_key(struct pool_req *r, const void *key, size_t len)
 {
-	r->key = xmalloc(len);
+	r->key = len <= sizeof(r->keybuf) ? r->keybuf : xmalloc(len);
 	memcpy(r->key, key, len);
 	r->keylen = len;
 }

@@ -478,6 +478,9 @@ struct pool_counters {
  */
 #define POOL_SPARE_MAX	1024
 
+/* Keys up to this long are kept in the request, not malloc'd. */
+#define POOL_KEY_INLINE	32
+
 struct pool_req {
 	uint64_t	 token;
 	int		 kind;		/* the owner's, e.g. native or MDP */
@@ -493,6 +496,7 @@ struct pool_req {
 	size_t		 bytes;		/* counted in pool.queued_bytes */
 	unsigned char	*key;		/* the owner's name for it, or NULL */
 	size_t		 keylen;
+	unsigned char	 keybuf[POOL_KEY_INLINE]; /* key, if short */
 	int		 keyed;		/* in pool.by_key */
 	int		 stream;	/* stream=1: partials go to the client */
 	long long	 allowed;	/* stream: partial bytes the client took */

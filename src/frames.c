@@ -41,15 +41,22 @@ frames_free(struct waha_msg *m)
 	frames_init(m);
 }
 
-/* Append an empty part and return it. */
-zmq_msg_t *
-frames_add(struct waha_msg *m)
+/* Room for one part more at the end of m, not yet initialised. */
+static zmq_msg_t *
+slot(struct waha_msg *m)
 {
 	if (m->n == m->cap) {
 		m->cap = m->cap == 0 ? 8 : m->cap * 2;
 		m->part = xreallocarray(m->part, m->cap, sizeof(*m->part));
 	}
-	zmq_msg_init(&m->part[m->n]);
+	return (&m->part[m->n]);
+}
+
+/* Append an empty part and return it. */
+zmq_msg_t *
+frames_add(struct waha_msg *m)
+{
+	zmq_msg_init(slot(m));
 	return (&m->part[m->n++]);
 }
 
@@ -59,10 +66,10 @@ frames_addmem(struct waha_msg *m, const void *data, size_t len)
 {
 	zmq_msg_t	*p;
 
-	p = frames_add(m);
-	zmq_msg_close(p);
+	p = slot(m);
 	if (zmq_msg_init_size(p, len) != 0)
 		fatal("zmq_msg_init_size");
+	m->n++;
 	if (len > 0)
 		memcpy(zmq_msg_data(p), data, len);
 }
@@ -82,7 +89,10 @@ frames_addmove(struct waha_msg *m, zmq_msg_t *src)
 }
 
 /*
- * Move parts [from, to) of src to the end of dst; src keeps empty parts.
+ * Move parts [from, to) of src to the end of dst; src keeps empty parts,
+ * but for a range that ends src, which src loses: its parts, being empty,
+ * need no close (a request's envelope and body go this way, and every
+ * reply's fields).
  * A dst without an array gets one of the size needed: requests waiting
  * in a queue keep their envelope and body this way, and 100,000 of them
  * should not each hold room for eight parts twice.
@@ -101,6 +111,18 @@ frames_moverange(struct waha_msg *dst, struct waha_msg *src, size_t from,
 	}
 	for (i = from; i < to; i++)
 		zmq_msg_move(frames_add(dst), &src->part[i]);
+	if (to == src->n && to > from)
+		src->n = from;
+}
+
+/* Close parts [from, to) of m. */
+static void
+close_range(struct waha_msg *m, size_t from, size_t to)
+{
+	size_t	 i;
+
+	for (i = from; i < to; i++)
+		zmq_msg_close(&m->part[i]);
 }
 
 /*
@@ -108,19 +130,28 @@ frames_moverange(struct waha_msg *dst, struct waha_msg *src, size_t from,
  * Parts past max are received and discarded, and counted in m->dropped;
  * m->bytes is the size of all parts.
  * Returns 0, or -1 with errno (EAGAIN when nothing is waiting).
+ *
+ * zmq_msg_recv releases what a part held, so the parts m has already
+ * are received into as they are, not closed and made again: that is
+ * two calls into libzmq saved per frame.
  */
 int
 frames_recv(struct waha_msg *m, void *sock, int flags, size_t max)
 {
 	zmq_msg_t	 spill;
 	zmq_msg_t	*p;
+	size_t		 old = m->n;
 	int		 more, rc, first = 1;
 
-	frames_clear(m);
+	m->n = m->dropped = m->bytes = 0;
 	do {
-		p = m->n < max ? frames_add(m) : &spill;
-		if (p == &spill)
+		if (m->n >= max) {
+			p = &spill;
 			zmq_msg_init(p);
+		} else if (m->n < old)
+			p = &m->part[m->n++];
+		else
+			p = frames_add(m);
 		/*
 		 * The rest of a multipart message is already here: block
 		 * for it and retry on EINTR, so that a message is never
@@ -131,9 +162,10 @@ frames_recv(struct waha_msg *m, void *sock, int flags, size_t max)
 			;
 		first = 0;
 		if (rc == -1) {
-			zmq_msg_close(p);
-			if (p != &spill)
-				m->n--;
+			if (p == &spill)
+				zmq_msg_close(p);
+			close_range(m, 0, m->n > old ? m->n : old);
+			m->n = 0;
 			return (-1);
 		}
 		more = zmq_msg_more(p);
@@ -143,6 +175,7 @@ frames_recv(struct waha_msg *m, void *sock, int flags, size_t max)
 			m->dropped++;
 		}
 	} while (more);
+	close_range(m, m->n, old);
 	return (0);
 }
 
@@ -168,7 +201,16 @@ frames_send(struct waha_msg *m, void *sock, int flags)
 		    errno == EINTR)
 			;
 	}
-	frames_clear(m);
+	/*
+	 * libzmq leaves a sent part empty, needing no close: only those
+	 * not sent (after a failure) hold anything.
+	 */
+	if (rc == -1)
+		for (i--; i < m->n; i++)
+			zmq_msg_close(&m->part[i]);
+	m->n = 0;
+	m->dropped = 0;
+	m->bytes = 0;
 	return (rc == -1 ? -1 : 0);
 }
 

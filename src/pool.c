@@ -1,11 +1,13 @@
 /*
  * The dispatch core shared by the broker and the balancer: services,
- * FIFO queues with expiry, request tokens and the in-flight table.  The
- * workers' side (registration, heartbeats, death) is in pool_worker.c.
+ * FIFO queues with expiry, and dispatch.  The workers' side
+ * (registration, heartbeats, death) is in pool_worker.c, the in-flight
+ * table and its tokens in pool_run.c.
  *
  * Every per-message operation is O(1) but for the deadlines: hash
- * lookups of service, worker, token and key, FIFO queues, and a heap of
- * deadlines (pool_timer.c, O(log n)), since requests bring their own.
+ * lookups of service, worker and key, an index by token, FIFO queues,
+ * and a heap of deadlines (pool_timer.c, O(log n)), since requests
+ * bring their own.
  */
 #include "config.h"
 
@@ -52,7 +54,7 @@ pool_new(void *sock, const struct pool_config *cf, const struct pool_ops *ops,
 	TAILQ_INIT(&p->vanished);
 	TAILQ_INIT(&p->spare);
 	frames_init(&p->out);
-	p->next_token = util_random64();
+	p->run_seq = (uint32_t)util_random64();
 	pool_clock(p);
 	return (p);
 }
@@ -62,7 +64,8 @@ req_destroy(struct pool_req *r)
 {
 	frames_free(&r->env);
 	frames_free(&r->body);
-	free(r->key);
+	if (r->key != r->keybuf)
+		free(r->key);
 	free(r);
 }
 
@@ -79,7 +82,8 @@ req_free(struct pool *p, struct pool_req *r)
 	}
 	frames_clear(&r->env);
 	frames_clear(&r->body);
-	free(r->key);
+	if (r->key != r->keybuf)
+		free(r->key);
 	r->key = NULL;
 	TAILQ_INSERT_HEAD(&p->spare, r, svc_link);
 	p->nspare++;
@@ -91,15 +95,18 @@ pool_free(struct pool *p)
 {
 	struct pool_service	*s, *stmp;
 	struct pool_worker	*w, *wtmp;
-	struct pool_req		*r, *rtmp;
+	struct pool_req		*r;
+	size_t			 i;
 
 	if (p == NULL)
 		return;
 	HASH_CLEAR(kh, p->by_key);
-	HASH_ITER(hh, p->running, r, rtmp) {
-		HASH_DEL(p->running, r);
-		req_destroy(r);
+	for (i = 0; i < p->run_cap; i++) {
+		if (p->run[i] != NULL)
+			req_destroy(p->run[i]);
 	}
+	free(p->run);
+	free(p->run_free);
 	while ((r = TAILQ_FIRST(&p->spare)) != NULL) {
 		TAILQ_REMOVE(&p->spare, r, svc_link);
 		req_destroy(r);
@@ -167,11 +174,12 @@ pool_req_new(struct pool *p, int kind)
 /*
  * Give r a key, the owner's name for it (a client's envelope, say), by
  * which pool_find_key finds it while it is open; before pool_submit.
+ * A short one (a client's routing id is 5 bytes) is kept in r itself.
  */
 void
 pool_req_key(struct pool_req *r, const void *key, size_t len)
 {
-	r->key = xmalloc(len);
+	r->key = len <= sizeof(r->keybuf) ? r->keybuf : xmalloc(len);
 	memcpy(r->key, key, len);
 	r->keylen = len;
 }
@@ -516,8 +524,9 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 			expire_queued(p, r);
 			continue;
 		}
-		r->token = p->next_token++;
+		pool_run_add(p, r);
 		if (pool_worker_send(p, w, WAHA_REQUEST, r) == -1) {
+			pool_run_del(p, r);
 			pool_worker_lost(p, w);
 			continue;
 		}
@@ -526,7 +535,6 @@ pool_dispatch(struct pool *p, struct pool_service *s)
 		r->ends = run_due(p, r, now);
 		r->active = r->pinged = now;
 		pool_timer_set(p, r, running_due(p, r));
-		HASH_ADD(hh, p->running, token, sizeof(r->token), r);
 		TAILQ_INSERT_TAIL(&w->reqs, r, w_link);
 		p->nrunning++;
 		s->inflight++;
@@ -544,7 +552,7 @@ unrun(struct pool *p, struct pool_req *r)
 {
 	struct pool_worker	*w = r->worker;
 
-	HASH_DEL(p->running, r);
+	pool_run_del(p, r);
 	TAILQ_REMOVE(&w->reqs, r, w_link);
 	p->nrunning--;
 	r->svc->inflight--;

@@ -365,10 +365,8 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 	struct pool_req	*r;
 	uint64_t	 token;
 
-	if (token_get(m, in->token, &token) == 0)
-		HASH_FIND(hh, p->running, &token, sizeof(token), r);
-	else
-		r = NULL;
+	r = token_get(m, in->token, &token) == 0 ? pool_run_find(p, token) :
+	    NULL;
 	if (r == NULL || r->worker != w) {
 		p->late++;
 		return;
@@ -414,13 +412,18 @@ pool_worker_msg(struct pool *p, struct waha_msg *m, const struct proto_in *in,
     int ok)
 {
 	struct pool_worker	*w;
+	const void		*id;
+	size_t			 idlen;
 
 	pool_clock(p);
 	if (in->env != 1) {
 		p->bad_worker_msgs++;
 		return;
 	}
-	HASH_FIND(hh, p->workers, frames_data(m, 0), frames_size(m, 0), w);
+	/* HASH_FIND, a macro, would call these at every use. */
+	id = frames_data(m, 0);
+	idlen = frames_size(m, 0);
+	HASH_FIND(hh, p->workers, id, idlen, w);
 	if (!ok || (w != NULL && in->command == WAHA_READY) ||
 	    in->command == WAHA_REQUEST || in->command == WAHA_CANCEL ||
 	    in->command == WAHA_CREDIT) {

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,7 +88,9 @@ proto_parse(struct waha_msg *m, struct proto_in *in, size_t max_name)
 	size_t		 hdr;
 	const char	*why;
 
-	memset(in, 0, sizeof(*in));
+	/* Not the 128 bytes of why: it is written before it is read. */
+	memset(in, 0, offsetof(struct proto_in, why));
+	in->why[0] = '\0';
 	in->kind = PROTO_NATIVE;
 	in->env = frames_delim(m, 0);
 	if (in->env == 0)

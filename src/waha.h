@@ -225,7 +225,7 @@ struct proto_in {
 	int		 status;	/* FAIL, or 400 when malformed */
 	const char	*reason;	/* FAIL reason frame, or parse error */
 	size_t		 reason_len;
-	char		 why[128];	/* room for a reason naming a value */
+	char		 why[128];	/* room for a reason naming a value; last */
 };
 int	 proto_parse(struct waha_msg *, struct proto_in *, size_t);
 int	 proto_parse_worker(struct waha_msg *, struct proto_in *, int);
@@ -480,6 +480,9 @@ struct pool_counters {
  */
 #define POOL_SPARE_MAX	1024
 
+/* Keys up to this long are kept in the request, not malloc'd. */
+#define POOL_KEY_INLINE	32
+
 struct pool_req {
 	uint64_t	 token;
 	int		 kind;		/* the owner's, e.g. native or MDP */
@@ -495,6 +498,7 @@ struct pool_req {
 	size_t		 bytes;		/* counted in pool.queued_bytes */
 	unsigned char	*key;		/* the owner's name for it, or NULL */
 	size_t		 keylen;
+	unsigned char	 keybuf[POOL_KEY_INLINE]; /* key, if short */
 	int		 keyed;		/* in pool.by_key */
 	int		 stream;	/* stream=1: partials go to the client */
 	long long	 allowed;	/* stream: partial bytes the client took */
@@ -504,7 +508,6 @@ struct pool_req {
 	int64_t		 pinged;	/* ms: last partial or keepalive sent */
 	TAILQ_ENTRY(pool_req) svc_link;	/* service queue */
 	TAILQ_ENTRY(pool_req) w_link;	/* worker's in-flight list */
-	UT_hash_handle	 hh;		/* by token, while in flight */
 	UT_hash_handle	 kh;		/* by key, if it has one */
 };
 TAILQ_HEAD(pool_reqs, pool_req);
@@ -598,7 +601,10 @@ struct pool {
 	void		*arg;
 	struct pool_service *services;	/* hash by name */
 	struct pool_worker *workers;	/* hash by routing id */
-	struct pool_req	*running;	/* hash by token */
+	struct pool_req	**run;		/* pool_run.c: in flight, by slot */
+	uint32_t	*run_free;	/* free slots, a stack */
+	size_t		 run_nfree;
+	size_t		 run_cap;
 	struct pool_req	*by_key;	/* hash by the owner's key */
 	struct pool_req	**heap;		/* pool_timer.c: by due, earliest first */
 	size_t		 nheap;
@@ -614,7 +620,7 @@ struct pool {
 	unsigned	 nqueued;
 	unsigned	 nrunning;
 	size_t		 queued_bytes;
-	uint64_t	 next_token;
+	uint32_t	 run_seq;	/* dispatches: tokens' high half */
 	int		 draining;
 	int64_t		 grace_end;	/* ms, while draining */
 	int64_t		 now;		/* ms, read by pool_clock */
@@ -673,6 +679,11 @@ void	 pool_worker_lost(struct pool *, struct pool_worker *);
 void	 pool_stop_at_worker(struct pool *, struct pool_req *);
 int	 pool_worker_credit(struct pool *, struct pool_worker *,
 	    struct pool_req *, long long);
+
+/* pool_run.c */
+void	 pool_run_add(struct pool *, struct pool_req *);
+struct pool_req *pool_run_find(struct pool *, uint64_t);
+void	 pool_run_del(struct pool *, struct pool_req *);
 
 /* pool_timer.c */
 void	 pool_timer_set(struct pool *, struct pool_req *, int64_t);

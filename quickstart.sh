@@ -128,7 +128,7 @@ cat <<'EOF'
     curl -g 'http://127.0.0.1:9001/system.user.check?args=["admin","admin"]'
     curl 'http://127.0.0.1:9001/metrics'
     ./src/waha-cli -S -n demo.progress 5      # a line a second; ^C stops it
-    curl -N -H 'Accept: text/event-stream' 'http://127.0.0.1:9001/demo.progress?args=["5"]'
+    curl -gN -H 'Accept: text/event-stream' 'http://127.0.0.1:9001/demo.progress?args=["5"]'
     ./src/waha-top                     # watch it; or open http://127.0.0.1:9001/status
   stop them with ./quickstart.sh stop; run the tests with make check
 EOF

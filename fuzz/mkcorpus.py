@@ -45,6 +45,8 @@ proto = {
                                       b"timeout=99&stream=1", b"", b"f"),
     "w-cancel": b"\x11" + parts(b"", W, b"\x08", TOK),
     "w-credit": b"\x11" + parts(b"", W, b"\x09", TOK, b"4096"),
+    "w-credit-huge": b"\x11" + parts(b"", W, b"\x09", TOK,
+                                     b"9999999999999999999"),
     # worker side (flags 1): what the broker sends a worker
     "w-request": b"\x01" + parts(b"", W, b"\x02", TOK, b"", b"f1", b"f2"),
     "w-heartbeat": b"\x01" + parts(b"", W, b"\x04"),

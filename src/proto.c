@@ -363,11 +363,10 @@ parse_bytes(const struct waha_msg *m, size_t i, long long *v)
 	if (len == 0 || len > 19 || s[0] == '0')
 		return (-1);
 	for (k = 0; k < len; k++) {
-		if (s[k] < '0' || s[k] > '9')
-			return (-1);
+		if (s[k] < '0' || s[k] > '9' ||
+		    *v > (INT64_MAX / 2 - (s[k] - '0')) / 10)
+			return (-1);	/* the next digit would pass 2^62 */
 		*v = *v * 10 + (s[k] - '0');
-		if (*v > INT64_MAX / 2)
-			return (-1);
 	}
 	return (0);
 }

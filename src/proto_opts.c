@@ -39,11 +39,9 @@ opts_number(const char *s, size_t len, long long max, long long *v)
 	if (len == 0 || len > 19 || s[0] == '0')
 		return (-1);
 	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return (-1);
+		if (s[i] < '0' || s[i] > '9' || *v > (max - (s[i] - '0')) / 10)
+			return (-1);	/* the next digit would pass max */
 		*v = *v * 10 + (s[i] - '0');
-		if (*v > max)
-			return (-1);
 	}
 	return (0);
 }

@@ -69,6 +69,12 @@ test_options(void)
 	tap_is_int(opts("credit=4096", &o, 0, why), PROTO_OPT_CREDIT,
 	    "credit parses");
 	tap_is_int(o.credit, 4096, "its value");
+	tap_is_int(opts("credit=4611686018427387903", &o, 0, why),
+	    PROTO_OPT_CREDIT, "credit= up to 2^62-1");
+	tap_is_int(opts("credit=4611686018427387904", &o, 0, why), -1,
+	    "credit= of 2^62 refused");
+	tap_is_int(opts("credit=9999999999999999999", &o, 0, why), -1,
+	    "credit= of 19 nines refused, without overflow");
 }
 
 static void
@@ -175,6 +181,14 @@ test_worker(struct waha_msg *m)
 	tap_is_int(proto_parse_worker(m, &in, 0), -1,
 	    "CREDIT that is not a number refused");
 	memset(&in, 0, sizeof(in));
+	build(m, "", "MDPW01", "\x09", "TOKEN", "40409888839999999999", NULL);
+	tap_is_int(proto_parse_worker(m, &in, 0), -1,
+	    "CREDIT of 20 digits refused");
+	memset(&in, 0, sizeof(in));
+	build(m, "", "MDPW01", "\x09", "TOKEN", "9999999999999999999", NULL);
+	tap_is_int(proto_parse_worker(m, &in, 0), -1,
+	    "CREDIT of 19 nines refused, without overflow");
+	memset(&in, 0, sizeof(in));
 	build(m, "", "MDPW01", "\x02", "TOKEN", "stream=1&credit=4096", "",
 	    "body", NULL);
 	tap_is_int(proto_parse_worker(m, &in, PROTO_WORKER_OPTS), 0,
@@ -215,7 +229,7 @@ main(void)
 {
 	struct waha_msg	 m;
 
-	TAP_PLAN(73);
+	TAP_PLAN(78);
 	frames_init(&m);
 	test_options();
 	test_requests(&m);

@@ -342,7 +342,10 @@ requests(struct script_env *env)
 			continue;
 		}
 		if (got == WORKER_CREDIT) {
-			script_stream_credit(env, &env->token, o.credit);
+			if ((run = find_run(&env->running, &env->token)) !=
+			    NULL || (run = find_run(&env->waiting,
+			    &env->token)) != NULL)
+				script_stream_credit(run, o.credit);
 			continue;
 		}
 		run = script_exec_new(env, &env->token, &env->body);

@@ -135,7 +135,7 @@ void	 script_add_output(struct waha_msg *, struct script_buf *);
 size_t	 script_stream_room(const struct script_run *);
 void	 script_stream_read(struct script_env *, struct script_run *);
 void	 script_stream_flush(struct script_env *, struct script_run *);
-void	 script_stream_credit(struct script_env *, zmq_msg_t *, long long);
+void	 script_stream_credit(struct script_run *, long long);
 
 /* script_exec.c */
 struct script_run *script_exec_new(struct script_env *, zmq_msg_t *,

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "waha.h"
@@ -84,25 +83,12 @@ script_stream_read(struct script_env *env, struct script_run *run)
 		run->flush_at = util_now_ms() + SCRIPT_STREAM_DELAY;
 }
 
-/* CREDIT: the client of the streamed request token can take bytes more. */
+/* CREDIT: the client of streamed run can take bytes more. */
 void
-script_stream_credit(struct script_env *env, zmq_msg_t *token,
-    long long bytes)
+script_stream_credit(struct script_run *run, long long bytes)
 {
-	struct script_run	*run;
-	size_t			 len = zmq_msg_size(token);
-	struct script_runs	*lists[2] = { &env->running, &env->waiting };
-	int			 i;
-
-	for (i = 0; i < 2; i++) {
-		TAILQ_FOREACH(run, lists[i], link) {
-			if (run->stream && zmq_msg_size(&run->token) == len &&
-			    memcmp(zmq_msg_data(&run->token),
-			    zmq_msg_data(token), len) == 0) {
-				run->credit = run->credit > INT64_MAX / 2 -
-				    bytes ? INT64_MAX / 2 : run->credit + bytes;
-				return;
-			}
-		}
-	}
+	if (!run->stream || bytes <= 0)
+		return;
+	run->credit = run->credit > INT64_MAX / 2 - bytes ? INT64_MAX / 2 :
+	    run->credit + bytes;
 }

@@ -685,15 +685,20 @@ route(struct worker_session *ws, zmq_msg_t *token)
 	return (l);
 }
 
-/* Send the reply fields of the request with this token (both consumed). */
-int
-worker_reply(struct worker_session *ws, zmq_msg_t *token,
+/*
+ * Send cmd (REPLY or PARTIAL) with the fields (consumed) for the request
+ * with this token: a REPLY ends the request (route: the token is
+ * consumed, the slot taken back), a PARTIAL leaves it open (link_of).
+ */
+static int
+send_fields(struct worker_session *ws, int cmd, zmq_msg_t *token,
     struct waha_msg *fields)
 {
 	struct worker_link	*l;
 
-	proto_worker_cmd(&ws->out, WAHA_REPLY);
-	if ((l = route(ws, token)) == NULL) {
+	proto_worker_cmd(&ws->out, cmd);
+	l = cmd == WAHA_REPLY ? route(ws, token) : link_of(ws, token);
+	if (l == NULL) {
 		frames_clear(&ws->out);
 		frames_clear(fields);
 		return (-1);
@@ -704,6 +709,14 @@ worker_reply(struct worker_session *ws, zmq_msg_t *token,
 	return (send_out(l));
 }
 
+/* Send the reply fields of the request with this token (both consumed). */
+int
+worker_reply(struct worker_session *ws, zmq_msg_t *token,
+    struct waha_msg *fields)
+{
+	return (send_fields(ws, WAHA_REPLY, token, fields));
+}
+
 /*
  * Send a partial reply (the fields, consumed) of the streaming request
  * with this token, which stays the caller's for the replies to come.
@@ -712,18 +725,7 @@ int
 worker_partial(struct worker_session *ws, zmq_msg_t *token,
     struct waha_msg *fields)
 {
-	struct worker_link	*l;
-
-	proto_worker_cmd(&ws->out, WAHA_PARTIAL);
-	if ((l = link_of(ws, token)) == NULL) {
-		frames_clear(&ws->out);
-		frames_clear(fields);
-		return (-1);
-	}
-	frames_add(&ws->out);
-	frames_moverange(&ws->out, fields, 0, fields->n);
-	frames_clear(fields);
-	return (send_out(l));
+	return (send_fields(ws, WAHA_PARTIAL, token, fields));
 }
 
 /* Report that the request with this token failed with status. */

@@ -29,44 +29,21 @@ broker=${WAHA_BROKER:-$top/src/waha-broker}
 gateway=${WAHA_PROXY_HTTP:-$top/src/waha-proxy-http}
 worker=${TEST_WORKER:-$top/tests/test-worker}
 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-for p in "$broker" "$gateway" "$worker" "$nginx"; do
-	[ -x "$p" ] || { echo "$0: $p: not found (build first?)" >&2; exit 1; }
-done
+. "$top/bench/lib.sh"
+need "$broker" "$gateway" "$worker" "$nginx"
 command -v wrk >/dev/null || { echo "$0: wrk: not found" >&2; exit 1; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/waha-bench.XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# await FILE: wait up to 10 s for a file to be written
-await() {
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && { echo "$0: no $1" >&2; exit 1; }
-		sleep 0.05
-	done
-}
 
 "$broker" -u 'tcp://127.0.0.1:*' --endpoint-file "$tmp/broker.ep" \
     2>"$tmp/broker.log" &
 pids="$pids $!"
-await "$tmp/broker.ep"
+await "the broker's endpoint" test -s "$tmp/broker.ep"
 url=$(cat "$tmp/broker.ep")
 "$worker" -u "$url" -n echo -c 256 2>"$tmp/worker.log" &
 pids="$pids $!"
 "$gateway" -p 0 -u "$url" --threads "$gthreads" \
     --endpoint-file "$tmp/gateway.ep" 2>"$tmp/gateway.log" &
 pids="$pids $!"
-await "$tmp/gateway.ep"
+await "the gateway's endpoint" test -s "$tmp/gateway.ep"
 gw=$(cat "$tmp/gateway.ep")
 
 # nginx on a free port, with its own prefix, in the foreground.  (Only a

@@ -261,6 +261,7 @@ balance_loop_run(struct balance_env *env)
 		if (n < BALANCE_BATCH)
 			pool_settle(env->pool);
 		balance_up_recv(env);
+		pool_flush(env->pool);
 		if (pool_drained(env->pool, util_now_ms()))
 			break;
 	}

@@ -14,8 +14,11 @@
 #include "broker.h"
 #include "guard.h"
 
-/* Messages handled before the timers get another look. */
-#define BROKER_BATCH	1024
+/*
+ * Messages handled before the requests they freed workers for are sent
+ * (pool_flush) and the timers get another look.
+ */
+#define BROKER_BATCH	256
 
 /* Longest envelope by which a command can name its request. */
 #define BROKER_KEY_MAX	1024
@@ -76,15 +79,40 @@ options(struct broker_env *env, int argc, const char **argv)
 	poptFreeContext(ctx);
 }
 
-/* Send a message to a client; a vanished client is counted. */
+/* Send the replies broker_send held; a vanished client is counted. */
+void
+broker_flush(struct broker_env *env)
+{
+	size_t	 i;
+
+	for (i = 0; i < env->nout; i++)
+		if (frames_send(&env->outbox[i], env->sock, ZMQ_DONTWAIT) ==
+		    -1) {
+			env->pool->unroutable++;
+			log_debug("broker: reply to a vanished client "
+			    "dropped: %s", zmq_strerror(errno));
+		}
+	env->nout = 0;
+}
+
+/*
+ * Send a message to a client: held (its parts moved, m left empty) until
+ * the loop has handled what it read, then sent with the others by
+ * broker_flush.  Replies that leave together reach libzmq's I/O thread
+ * together, and each client gets several in one write rather than one
+ * write each.
+ */
 void
 broker_send(struct broker_env *env, struct waha_msg *m)
 {
-	if (frames_send(m, env->sock, ZMQ_DONTWAIT) == -1) {
-		env->pool->unroutable++;
-		log_debug("broker: reply to a vanished client dropped: %s",
-		    zmq_strerror(errno));
-	}
+	struct waha_msg	 spare;
+
+	if (env->nout == BROKER_OUTBOX)
+		broker_flush(env);
+	spare = env->outbox[env->nout];
+	env->outbox[env->nout++] = *m;
+	*m = spare;
+	frames_clear(m);
 }
 
 /*
@@ -178,6 +206,7 @@ on_partial(void *arg, struct pool_req *r, struct waha_msg *m, size_t first)
 	frames_addstr(&env->out, "206");
 	if (m != NULL)
 		frames_moverange(&env->out, m, first, m->n);
+	broker_flush(env);	/* what the client was sent before, first */
 	if (frames_send(&env->out, env->sock, ZMQ_DONTWAIT) == -1) {
 		env->pool->unroutable++;
 		return (-1);
@@ -389,8 +418,10 @@ broker_loop_run(struct broker_env *env)
 		    env->sock, ZMQ_DONTWAIT, env->max_frames + WAHA_REPLY_EXTRA)
 		    == 0; n++)
 			handle(env, &env->in);
+		pool_flush(env->pool);
 		if (n < BROKER_BATCH)
 			pool_settle(env->pool);
+		broker_flush(env);
 		if (pool_drained(env->pool, util_now_ms()))
 			return;
 	}
@@ -420,6 +451,7 @@ main(int argc, char **argv)
 	struct pool_ops		 ops = { on_reply, NULL, on_notice, NULL,
 				    on_partial };
 	char			 what[128];
+	size_t			 i;
 
 	options(env, argc, (const char **)argv);
 	log_init(cmdline.syslog, cmdline.verbose, "waha-broker");
@@ -439,9 +471,12 @@ main(int argc, char **argv)
 	broker_loop_run(env);
 
 	pool_stop(env->pool);
+	broker_flush(env);
 	pool_free(env->pool);
 	frames_free(&env->in);
 	frames_free(&env->out);
+	for (i = 0; i < BROKER_OUTBOX; i++)
+		frames_free(&env->outbox[i]);
 	util_close(&env->sock, WAHA_LINGER);
 	guard_free(env->guard);
 	zmq_ctx_term(env->ctx);

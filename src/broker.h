@@ -8,6 +8,9 @@
 #define BROKER_NATIVE	0
 #define BROKER_MDP	1
 
+/* Replies held for one write to their clients (broker_flush). */
+#define BROKER_OUTBOX	256
+
 struct broker_env {
 	void		*ctx;
 	void		*sock;		/* the one ROUTER socket */
@@ -30,9 +33,12 @@ struct broker_env {
 	size_t		 cur_len;
 	struct waha_msg	 in;
 	struct waha_msg	 out;
+	struct waha_msg	 outbox[BROKER_OUTBOX];
+	size_t		 nout;
 };
 
 /* broker.c */
+void	 broker_flush(struct broker_env *);
 void	 broker_send(struct broker_env *, struct waha_msg *);
 void	 broker_reply(struct broker_env *, struct waha_msg *, size_t, int,
 	    int, const char *);

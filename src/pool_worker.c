@@ -378,7 +378,7 @@ worker_result(struct pool *p, struct pool_worker *w, struct waha_msg *m,
 	if (w->leaving && w->inflight == 0)
 		worker_remove(p, w, 503, "left");
 	else
-		pool_dispatch(p, w->svc);
+		pool_dispatch_later(p, w->svc);
 }
 
 /*

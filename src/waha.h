@@ -547,7 +547,9 @@ struct pool_service {
 	struct pool_reqs queue;
 	int64_t		 orphaned;	/* ms, since no worker at all; else 0 */
 	int		 served;	/* a worker has registered it */
+	int		 pending;	/* on the pool's pending list */
 	TAILQ_ENTRY(pool_service) orphan_link;
+	TAILQ_ENTRY(pool_service) pending_link;
 	struct pool_counters stats;
 	UT_hash_handle	 hh;
 };
@@ -613,6 +615,7 @@ struct pool {
 	struct pool_workers by_send;	/* least recently sent to first */
 	struct pool_services orphans;	/* workerless services, oldest first */
 	struct pool_workers vanished;	/* gone, maybe with replies unread */
+	struct pool_services pending;	/* to dispatch at pool_flush */
 	struct pool_reqs spare;		/* ended, for pool_req_new to reuse */
 	unsigned	 nspare;
 	unsigned	 nservices;
@@ -659,6 +662,7 @@ void	 pool_tick(struct pool *, int64_t);
 void	 pool_drain(struct pool *, int);
 int	 pool_drained(struct pool *, int64_t);
 void	 pool_settle(struct pool *);
+void	 pool_flush(struct pool *);
 void	 pool_stop(struct pool *);
 struct pool_service *pool_service_find(struct pool *, const char *, size_t);
 
@@ -668,6 +672,7 @@ void	 pool_notice(struct pool *, int, const char *, ...)
 struct pool_service *pool_service_new(struct pool *, const char *, size_t);
 void	 pool_service_orphan(struct pool *, struct pool_service *);
 void	 pool_dispatch(struct pool *, struct pool_service *);
+void	 pool_dispatch_later(struct pool *, struct pool_service *);
 void	 pool_finish(struct pool *, struct pool_req *, int, struct waha_msg *,
 	    size_t, const char *);
 int	 pool_time_left(const struct pool *, const struct pool_req *, int64_t);

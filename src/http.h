@@ -196,6 +196,7 @@ struct http_loop {
 	unsigned	 next_link;	/* the next request's, if it is live */
 	uint64_t	 next_corr;
 	struct http_req	*pending;	/* hash by correlation id */
+	int		 replying;	/* answering a broker's reply, outside evhttp */
 	struct http_conn *conns;	/* hash by evhttp connection */
 	struct http_auth_cache *auth_cache;	/* this loop's, lazily */
 	const struct timeval *default_tv;	/* common timeout */
@@ -276,6 +277,7 @@ struct http_conn *http_conn_find(struct http_loop *,
 	    struct evhttp_connection *);
 void	 http_conn_busy(struct http_conn *, struct http_req *);
 void	 http_conn_reply(struct http_conn *);
+void	 http_conn_write_now(struct http_conn *);
 void	 http_conn_sent(struct http_conn *);
 void	 http_conn_streaming(struct http_conn *);
 void	 http_conn_abort(struct http_conn *);

@@ -199,7 +199,9 @@ on_dealer(evutil_socket_t fd, short what, void *arg)
 			frames_clear(&loop->in);
 			return;
 		}
+		loop->replying = 1;	/* see http_conn_write_now */
 		reply(l, &loop->in);
+		loop->replying = 0;
 	}
 	frames_clear(&loop->in);
 	if (l->dealer_ev != NULL)

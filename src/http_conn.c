@@ -363,6 +363,29 @@ http_conn_sent(struct http_conn *c)
 	take_events(c);
 }
 
+/*
+ * Write the reply evhttp has just queued on c now, and if it all goes,
+ * do what the bufferevent does when its output drains (stop writing,
+ * call evhttp's write callback, which ends the request and waits for
+ * the next).  Left to the loop, a reply costs two epoll_ctl calls (write
+ * events on, then off) and a turn of the loop before its first byte
+ * leaves.  Only outside evhttp's callbacks: the request ends here, and
+ * may free c.  What cannot be written at once is left to the loop.
+ */
+void
+http_conn_write_now(struct http_conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	evutil_socket_t	 fd = bufferevent_getfd(c->bev);
+
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+		;
+	if (evbuffer_get_length(out) > 0 || c->wcb == NULL)
+		return;
+	bufferevent_disable(c->bev, EV_WRITE);
+	c->wcb(c->bev, c->wcb_arg);
+}
+
 /* evhttp's on-complete callback: the reply is written. */
 void
 http_conn_complete(struct evhttp_request *ev, void *arg)

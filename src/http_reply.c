@@ -104,7 +104,11 @@ http_reply_begin(struct http_req *r, int code, const char *ctype,
 		log_request(r, code, us);
 }
 
-/* Send the reply of r, with the headers every reply has, and free r. */
+/*
+ * Send the reply of r, with the headers every reply has, and free r.
+ * Answering a broker's reply (not from inside one of evhttp's callbacks)
+ * it is written at once rather than on the loop's next turn.
+ */
 void
 http_reply_send(struct http_req *r, int code, struct evbuffer *body,
     const char *ctype)
@@ -118,6 +122,8 @@ http_reply_send(struct http_req *r, int code, struct evbuffer *body,
 	evhttp_send_reply(r->ev, code, NULL, body);
 	if (conn != NULL)
 		http_conn_sent(conn);
+	if (conn != NULL && r->loop->replying)
+		http_conn_write_now(conn);	/* may free conn */
 	free(r);
 }
 

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Connections: read deadlines for a slow header or body (however the
 # bytes trickle in), idle keep-alive, a client that leaves while its
-# request is in flight, pipelining and garbage.
+# request is in flight, pipelining and garbage; a big reply to a client
+# that reads slowly, and one to an HTTP/1.0 client that closes.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 16
+plan 19
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 echo --heartbeat 200
@@ -27,6 +28,13 @@ def closed_after(t0):
         return "closed after %.1f s" % (time.time() - t0)
     except socket.timeout:
         return "still open"
+def until_closed():
+    data = b""
+    while True:
+        r = s.recv(65536)
+        if not r:
+            return data
+        data += r
 t0 = time.time()
 if mode == "partial":
     s.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
@@ -58,12 +66,7 @@ elif mode == "pipeline":
     s.sendall(b"GET /echo?args=[\"p1\"] HTTP/1.1\r\nHost: x\r\n\r\n"
         b"GET /slow?args=[\"300\",\"p2\"] HTTP/1.1\r\nHost: x\r\n\r\n"
         b"GET /echo?args=[\"p3\"] HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        r = s.recv(65536)
-        if not r:
-            break
-        data += r
+    data = until_closed()
     print(" ".join(m.decode().strip() for m in
         re.findall(rb"HTTP/1\.1 [0-9]+ [A-Za-z ]+\r\n|\[[^]]*\]", data)))
 elif mode == "garbage":
@@ -118,3 +121,42 @@ if mode == "wait":
 PY
 is "$(raw wait)" "still open" "-1 waits for a header as long as it takes"
 ok "and the first gateway is still up" alive gateway
+
+# A reply is written as it comes from the broker; what the socket cannot
+# take at once is left to the loop.  A client with a small receive buffer
+# that reads late gets all of a 600 KB reply, and its connection serves
+# again.
+cat >>"$SCRATCH/raw.py" <<'PY'
+def reply(sock, step):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(step)
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = int(re.search(rb"Content-Length: ([0-9]+)", head).group(1))
+    while len(body) < n:
+        body += sock.recv(step)
+    return head.split(b"\r\n")[0].decode(), body
+if mode == "bigslow":
+    b = socket.socket()
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    b.connect((host, int(port)))
+    b.settimeout(20)
+    field = "x" * 600000
+    data = ('["%s"]' % field).encode()
+    b.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+        b"\r\n" % len(data) + data)
+    time.sleep(0.5)
+    status, body = reply(b, 4096)
+    b.sendall(b"GET /echo?args=[\"again\"] HTTP/1.1\r\nHost: x\r\n\r\n")
+    status2, body2 = reply(b, 4096)
+    print(status, body == data, status2, body2.decode())
+elif mode == "http10":
+    s.sendall(b"GET /echo?args=[\"old\"] HTTP/1.0\r\n\r\n")
+    data = until_closed()
+    print(data.split(b"\r\n")[0].decode(), data.split(b"\r\n\r\n", 1)[1].decode())
+PY
+is "$(raw bigslow)" "HTTP/1.1 200 OK True HTTP/1.1 200 OK [\"again\"]" \
+    "a big reply to a client that reads late arrives whole, and it is served again"
+is "$(raw http10)" 'HTTP/1.0 200 OK ["old"]' \
+    "an HTTP/1.0 client gets its reply and the connection closes"
+is "$(metric http_connections)" 1 "no connection is left but /metrics's"

@@ -18,6 +18,7 @@
 #define WAHA_HTTP_H
 
 #include <pthread.h>
+#include <time.h>
 
 struct bufferevent;
 struct event;
@@ -197,6 +198,8 @@ struct http_loop {
 	uint64_t	 next_corr;
 	struct http_req	*pending;	/* hash by correlation id */
 	int		 replying;	/* answering a broker's reply, outside evhttp */
+	char		 date[40];	/* http_write.c: the Date header, */
+	time_t		 date_at;	/* made at this second */
 	struct http_conn *conns;	/* hash by evhttp connection */
 	struct http_auth_cache *auth_cache;	/* this loop's, lazily */
 	const struct timeval *default_tv;	/* common timeout */
@@ -277,7 +280,9 @@ struct http_conn *http_conn_find(struct http_loop *,
 	    struct evhttp_connection *);
 void	 http_conn_busy(struct http_conn *, struct http_req *);
 void	 http_conn_reply(struct http_conn *);
+int	 http_conn_write_rest(struct http_conn *);
 void	 http_conn_write_now(struct http_conn *);
+struct evbuffer *http_conn_output(struct http_conn *);
 void	 http_conn_sent(struct http_conn *);
 void	 http_conn_streaming(struct http_conn *);
 void	 http_conn_abort(struct http_conn *);
@@ -300,6 +305,13 @@ void	 http_reply_error(struct http_req *, int, const void *, size_t);
 void	 http_reply_fields(struct http_req *, struct waha_msg *, size_t);
 const char *http_reply_type(const struct http_req *);
 int	 http_reply_code(int);
+
+/* http_write.c */
+int	 http_write_ok(struct evhttp_request *, int, const char *);
+void	 http_write_header(void *, const char *, const char *);
+void	 http_write_begin(struct evbuffer *, struct evhttp_request *, int);
+void	 http_write_end(struct http_conn *, struct evhttp_request *,
+	    struct evbuffer *, struct evbuffer *);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);

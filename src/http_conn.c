@@ -364,6 +364,24 @@ http_conn_sent(struct http_conn *c)
 }
 
 /*
+ * Write what c's output holds as far as the socket takes it now; the
+ * rest goes when it can (write events on).  Whether all went.
+ */
+int
+http_conn_write_rest(struct http_conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	evutil_socket_t	 fd = bufferevent_getfd(c->bev);
+
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+		;
+	if (evbuffer_get_length(out) == 0)
+		return (1);
+	bufferevent_enable(c->bev, EV_WRITE);
+	return (0);
+}
+
+/*
  * Write the reply evhttp has just queued on c now, and if it all goes,
  * do what the bufferevent does when its output drains (stop writing,
  * call evhttp's write callback, which ends the request and waits for
@@ -375,15 +393,17 @@ http_conn_sent(struct http_conn *c)
 void
 http_conn_write_now(struct http_conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	evutil_socket_t	 fd = bufferevent_getfd(c->bev);
-
-	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
-		;
-	if (evbuffer_get_length(out) > 0 || c->wcb == NULL)
+	if (!http_conn_write_rest(c) || c->wcb == NULL)
 		return;
 	bufferevent_disable(c->bev, EV_WRITE);
 	c->wcb(c->bev, c->wcb_arg);
+}
+
+/* The output buffer of c's connection. */
+struct evbuffer *
+http_conn_output(struct http_conn *c)
+{
+	return (bufferevent_get_output(c->bev));
 }
 
 /* evhttp's on-complete callback: the reply is written. */

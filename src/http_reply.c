@@ -71,6 +71,50 @@ log_request(struct http_req *r, int code, int64_t us)
 	    u != NULL && *u != '\0' ? "..." : "", code, us / 1000.0);
 }
 
+/* Add a header to the evkeyvalq arg, for headers(). */
+static void
+add_header(void *arg, const char *name, const char *value)
+{
+	evhttp_add_header(arg, name, value);
+}
+
+/*
+ * The headers every reply of r has, with its content type ctype and
+ * Cache-Control cache, each through add(arg, name, value).
+ */
+static void
+headers(struct http_req *r, const char *ctype, const char *cache,
+    void (*add)(void *, const char *, const char *), void *arg)
+{
+	struct http_loop	*loop = r->loop;
+
+	if (ctype != NULL)
+		add(arg, "Content-Type", ctype);
+	add(arg, "X-Content-Type-Options", "nosniff");
+	add(arg, "Cache-Control", cache);
+	if (loop->env->cors != NULL) {
+		add(arg, "Access-Control-Allow-Origin", loop->env->cors);
+		if (strcmp(loop->env->cors, "*") != 0)
+			add(arg, "Vary", "Origin");
+		if (strcmp(loop->env->cors, "*") != 0 &&
+		    http_auth_credentials(loop->env->auth))
+			add(arg, "Access-Control-Allow-Credentials", "true");
+	}
+	if (loop->draining)
+		add(arg, "Connection", "close");
+}
+
+/* Count r as answered with code and log it. */
+static void
+answered(struct http_req *r, int code)
+{
+	int64_t	 us = util_now_us() - r->start;
+
+	http_metrics_count(r->loop, code, us);
+	if (log_verbose() > 0)
+		log_request(r, code, us);
+}
+
 /*
  * The headers every reply of r has, with its content type ctype and
  * Cache-Control cache; count and log it as answered with code.
@@ -79,43 +123,36 @@ void
 http_reply_begin(struct http_req *r, int code, const char *ctype,
     const char *cache)
 {
-	struct http_loop	*loop = r->loop;
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(r->ev);
-	int64_t			 us = util_now_us() - r->start;
-
-	if (ctype != NULL)
-		evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Cache-Control", cache);
-	if (loop->env->cors != NULL) {
-		evhttp_add_header(h, "Access-Control-Allow-Origin",
-		    loop->env->cors);
-		if (strcmp(loop->env->cors, "*") != 0)
-			evhttp_add_header(h, "Vary", "Origin");
-		if (strcmp(loop->env->cors, "*") != 0 &&
-		    http_auth_credentials(loop->env->auth))
-			evhttp_add_header(h, "Access-Control-Allow-Credentials",
-			    "true");
-	}
-	if (loop->draining)
-		evhttp_add_header(h, "Connection", "close");
-	http_metrics_count(loop, code, us);
-	if (log_verbose() > 0)
-		log_request(r, code, us);
+	headers(r, ctype, cache, add_header,
+	    evhttp_request_get_output_headers(r->ev));
+	answered(r, code);
 }
 
 /*
  * Send the reply of r, with the headers every reply has, and free r.
  * Answering a broker's reply (not from inside one of evhttp's callbacks)
- * it is written at once rather than on the loop's next turn.
+ * it is written at once rather than on the loop's next turn, and if it
+ * is a common one, without evhttp's header path (http_write.c).
  */
 void
 http_reply_send(struct http_req *r, int code, struct evbuffer *body,
     const char *ctype)
 {
 	struct http_conn	*conn = r->conn;
+	struct evbuffer		*out;
 
 	http_broker_forget(r);
+	if (conn != NULL && r->loop->replying && !r->loop->draining &&
+	    http_write_ok(r->ev, code, ctype)) {
+		out = http_conn_output(conn);
+		http_write_begin(out, r->ev, code);
+		headers(r, ctype, "no-store", http_write_header, out);
+		answered(r, code);
+		http_conn_reply(conn);
+		http_write_end(conn, r->ev, out, body);	/* may free conn */
+		free(r);
+		return;
+	}
 	http_reply_begin(r, code, ctype, "no-store");
 	if (conn != NULL)
 		http_conn_reply(conn);

@@ -2,11 +2,12 @@
 # Connections: read deadlines for a slow header or body (however the
 # bytes trickle in), idle keep-alive, a client that leaves while its
 # request is in flight, pipelining and garbage; a big reply to a client
-# that reads slowly, and one to an HTTP/1.0 client that closes.
+# that reads slowly, and one to an HTTP/1.0 client that closes; the
+# headers of the replies the gateway writes itself.
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 19
+plan 21
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 echo --heartbeat 200
@@ -154,7 +155,33 @@ elif mode == "http10":
     s.sendall(b"GET /echo?args=[\"old\"] HTTP/1.0\r\n\r\n")
     data = until_closed()
     print(data.split(b"\r\n")[0].decode(), data.split(b"\r\n\r\n", 1)[1].decode())
+elif mode == "heads":
+    import email.utils
+    out = []
+    for path in (b'/echo?args=["h"]', b"/nosuch"):
+        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, body = reply(s, 65536)
+        out.append(status)
+    print(" | ".join(out))
+    s.sendall(b'GET /echo?args=["h"] HTTP/1.1\r\nHost: x\r\n\r\n')
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head = data.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    names = [h.split(":")[0] for h in head[1:]]
+    date = [h[6:] for h in head if h.startswith("Date: ")][0]
+    ok = re.match(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+        r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
+        r"[0-9]{2}:[0-9]{2}:[0-9]{2} GMT$", date) is not None and \
+        abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time()) < 5
+    print(",".join(names), "date ok" if ok else "bad date " + date)
 PY
+heads=$(raw heads)
+is "$(echo "$heads" | head -n 1)" 'HTTP/1.1 200 OK | HTTP/1.1 404 Not Found' \
+    "one connection: a reply, then the broker's 404"
+is "$(echo "$heads" | tail -n 1)" \
+    "Content-Type,X-Content-Type-Options,Cache-Control,Date,Content-Length date ok" \
+    "a reply's headers, in evhttp's order, with a Date of now"
 is "$(raw bigslow)" "HTTP/1.1 200 OK True HTTP/1.1 200 OK [\"again\"]" \
     "a big reply to a client that reads late arrives whole, and it is served again"
 is "$(raw http10)" 'HTTP/1.0 200 OK ["old"]' \

@@ -1,0 +1,172 @@
+/*
+ * Writing a reply to a broker's answer without evhttp's header path.
+ *
+ * evhttp_send_reply prints the status line and each header with printf
+ * (about a third of the gateway's instructions for a small reply, with
+ * the Date header that it formats anew each time) and leaves the bytes
+ * for the loop's next turn, turning the connection's write events on
+ * and off: two epoll_ctl calls.  For the common reply (HTTP/1.1 GET or
+ * POST, a status with a body, a connection that stays open) the gateway
+ * writes the same bytes itself, in the same order evhttp would: status
+ * line, the request's output headers, the headers every reply has, Date
+ * and Content-Length; then writes them to the socket at once, and ends
+ * the request with evhttp_send_reply_end, which finishes it now if all
+ * was written, or when the output drains.  Anything else goes through
+ * evhttp_send_reply.
+ *
+ * Only outside evhttp's callbacks (answering a broker's reply): ending
+ * the request may free it, its connection, and start the next one.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+
+#include "waha.h"
+#include "http.h"
+
+/* The reason phrase of a code a broker's answer can have, or NULL. */
+static const char *
+phrase(int code)
+{
+	switch (code) {
+	case 200:
+		return ("OK");
+	case 400:
+		return ("Bad Request");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 500:
+		return ("Internal Server Error");
+	case 501:
+		return ("Not Implemented");
+	case 502:
+		return ("Bad Gateway");
+	case 503:
+		return ("Service Unavailable");
+	case 504:
+		return ("Gateway Timeout");
+	}
+	return (NULL);
+}
+
+/*
+ * Whether the reply with code to ev can be written here: HTTP/1.1, GET
+ * or POST, a known code, a content type, and no Connection header either
+ * way (evhttp decides what a close means).
+ */
+int
+http_write_ok(struct evhttp_request *ev, int code, const char *ctype)
+{
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(ev);
+
+	return (ev->major == 1 && ev->minor == 1 &&
+	    (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_POST) &&
+	    phrase(code) != NULL && ctype != NULL &&
+	    evhttp_find_header(evhttp_request_get_input_headers(ev),
+	    "Connection") == NULL &&
+	    evhttp_find_header(evhttp_request_get_output_headers(ev),
+	    "Connection") == NULL);
+}
+
+/* Append "name: value\r\n" to the buffer arg. */
+void
+http_write_header(void *arg, const char *name, const char *value)
+{
+	struct evbuffer	*b = arg;
+
+	evbuffer_add(b, name, strlen(name));
+	evbuffer_add(b, ": ", 2);
+	evbuffer_add(b, value, strlen(value));
+	evbuffer_add(b, "\r\n", 2);
+}
+
+/* Append the decimal digits of v to b. */
+static void
+put_number(struct evbuffer *b, size_t v)
+{
+	char	 buf[24];
+	size_t	 i = sizeof(buf);
+
+	do {
+		buf[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	evbuffer_add(b, buf + i, sizeof(buf) - i);
+}
+
+/*
+ * The Date header's value for now, as evhttp writes it (RFC 7231's
+ * IMF-fixdate, in English whatever the locale), made once a second.
+ */
+static const char *
+date_now(struct http_loop *loop)
+{
+	static const char	*days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+				    "Fri", "Sat" };
+	static const char	*months[] = { "Jan", "Feb", "Mar", "Apr",
+				    "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+				    "Nov", "Dec" };
+	time_t			 t = time(NULL);
+	struct tm		 tm;
+
+	if (t == loop->date_at && loop->date[0] != '\0')
+		return (loop->date);
+	gmtime_r(&t, &tm);
+	snprintf(loop->date, sizeof(loop->date),
+	    "%s, %02d %s %4d %02d:%02d:%02d GMT", days[tm.tm_wday],
+	    tm.tm_mday, months[tm.tm_mon], 1900 + tm.tm_year, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	loop->date_at = t;
+	return (loop->date);
+}
+
+/*
+ * Put the status line of code and ev's output headers in out, the
+ * output buffer of ev's connection; the caller adds its own headers,
+ * then http_write_end the rest.
+ */
+void
+http_write_begin(struct evbuffer *out, struct evhttp_request *ev, int code)
+{
+	struct evkeyval	*h;
+
+	evbuffer_add(out, "HTTP/1.1 ", 9);
+	put_number(out, code);
+	evbuffer_add(out, " ", 1);
+	evbuffer_add(out, phrase(code), strlen(phrase(code)));
+	evbuffer_add(out, "\r\n", 2);
+	TAILQ_FOREACH(h, evhttp_request_get_output_headers(ev), next)
+		http_write_header(out, h->key, h->value);
+}
+
+/*
+ * Add Date, Content-Length and body (which is emptied; NULL for none) to
+ * out, write what the socket takes now, and end the request: at once if
+ * all went, else when the rest has been written.  c's write callback is
+ * evhttp's (http_conn_busy took it), which ends it then.
+ */
+void
+http_write_end(struct http_conn *c, struct evhttp_request *ev,
+    struct evbuffer *out, struct evbuffer *body)
+{
+	size_t	 len = body != NULL ? evbuffer_get_length(body) : 0;
+
+	http_write_header(out, "Date", date_now(c->loop));
+	evbuffer_add(out, "Content-Length: ", 16);
+	put_number(out, len);
+	evbuffer_add(out, "\r\n\r\n", 4);
+	if (len > 0)
+		evbuffer_add_buffer(out, body);
+	http_conn_write_rest(c);
+	evhttp_send_reply_end(ev);
+}

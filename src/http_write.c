@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -61,19 +62,23 @@ phrase(int code)
 
 /*
  * Whether the reply with code to ev can be written here: HTTP/1.1, GET
- * or POST, a known code, a content type, and no Connection header either
- * way (evhttp decides what a close means).
+ * or POST, a known code, a content type, a request with no Connection
+ * header but "keep-alive" (what a close means, evhttp decides) and no
+ * Connection header in the reply.  (libevent 2.1 has no accessor for a
+ * request's version: http_struct.h has it.)
  */
 int
 http_write_ok(struct evhttp_request *ev, int code, const char *ctype)
 {
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(ev);
+	const char		*conn;
 
+	conn = evhttp_find_header(evhttp_request_get_input_headers(ev),
+	    "Connection");
 	return (ev->major == 1 && ev->minor == 1 &&
 	    (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_POST) &&
 	    phrase(code) != NULL && ctype != NULL &&
-	    evhttp_find_header(evhttp_request_get_input_headers(ev),
-	    "Connection") == NULL &&
+	    (conn == NULL || strcasecmp(conn, "keep-alive") == 0) &&
 	    evhttp_find_header(evhttp_request_get_output_headers(ev),
 	    "Connection") == NULL);
 }

@@ -158,8 +158,10 @@ elif mode == "http10":
 elif mode == "heads":
     import email.utils
     out = []
-    for path in (b'/echo?args=["h"]', b"/nosuch"):
-        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    for path, more in ((b'/echo?args=["h"]', b""),
+        (b"/nosuch", b"Connection: keep-alive\r\n")):
+        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n" + more +
+            b"\r\n")
         status, body = reply(s, 65536)
         out.append(status)
     print(" | ".join(out))
@@ -178,7 +180,7 @@ elif mode == "heads":
 PY
 heads=$(raw heads)
 is "$(echo "$heads" | head -n 1)" 'HTTP/1.1 200 OK | HTTP/1.1 404 Not Found' \
-    "one connection: a reply, then the broker's 404"
+    "one connection: a reply, then the broker's 404 (keep-alive asked)"
 is "$(echo "$heads" | tail -n 1)" \
     "Content-Type,X-Content-Type-Options,Cache-Control,Date,Content-Length date ok" \
     "a reply's headers, in evhttp's order, with a Date of now"

@@ -306,12 +306,18 @@ void	 http_reply_fields(struct http_req *, struct waha_msg *, size_t);
 const char *http_reply_type(const struct http_req *);
 int	 http_reply_code(int);
 
-/* http_write.c */
+/* http_write.c: a reply's status line and headers, built in one piece */
+struct http_head {
+	struct evbuffer	*out;
+	size_t		 len;
+	char		 buf[1024];
+};
 int	 http_write_ok(struct evhttp_request *, int, const char *);
 void	 http_write_header(void *, const char *, const char *);
-void	 http_write_begin(struct evbuffer *, struct evhttp_request *, int);
+void	 http_write_begin(struct http_head *, struct evbuffer *,
+	    struct evhttp_request *, int);
 void	 http_write_end(struct http_conn *, struct evhttp_request *,
-	    struct evbuffer *, struct evbuffer *);
+	    struct http_head *, struct evbuffer *);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);

@@ -139,17 +139,16 @@ http_reply_send(struct http_req *r, int code, struct evbuffer *body,
     const char *ctype)
 {
 	struct http_conn	*conn = r->conn;
-	struct evbuffer		*out;
+	struct http_head	 head;
 
 	http_broker_forget(r);
 	if (conn != NULL && r->loop->replying && !r->loop->draining &&
 	    http_write_ok(r->ev, code, ctype)) {
-		out = http_conn_output(conn);
-		http_write_begin(out, r->ev, code);
-		headers(r, ctype, "no-store", http_write_header, out);
+		http_write_begin(&head, http_conn_output(conn), r->ev, code);
+		headers(r, ctype, "no-store", http_write_header, &head);
 		answered(r, code);
 		http_conn_reply(conn);
-		http_write_end(conn, r->ev, out, body);	/* may free conn */
+		http_write_end(conn, r->ev, &head, body);	/* may free conn */
 		free(r);
 		return;
 	}

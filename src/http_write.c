@@ -83,21 +83,47 @@ http_write_ok(struct evhttp_request *ev, int code, const char *ctype)
 	    "Connection") == NULL);
 }
 
-/* Append "name: value\r\n" to the buffer arg. */
+/*
+ * Put len bytes in the header block h, which goes to its output buffer
+ * in one piece (each evbuffer_add runs the buffer's callbacks): when it
+ * is full, what it holds goes first.
+ */
+static void
+put(struct http_head *h, const void *data, size_t len)
+{
+	if (h->len + len > sizeof(h->buf)) {
+		evbuffer_add(h->out, h->buf, h->len);
+		h->len = 0;
+	}
+	if (len > sizeof(h->buf)) {
+		evbuffer_add(h->out, data, len);
+		return;
+	}
+	memcpy(h->buf + h->len, data, len);
+	h->len += len;
+}
+
+static void
+put_str(struct http_head *h, const char *s)
+{
+	put(h, s, strlen(s));
+}
+
+/* Put "name: value\r\n" in the header block arg. */
 void
 http_write_header(void *arg, const char *name, const char *value)
 {
-	struct evbuffer	*b = arg;
+	struct http_head	*h = arg;
 
-	evbuffer_add(b, name, strlen(name));
-	evbuffer_add(b, ": ", 2);
-	evbuffer_add(b, value, strlen(value));
-	evbuffer_add(b, "\r\n", 2);
+	put_str(h, name);
+	put(h, ": ", 2);
+	put_str(h, value);
+	put(h, "\r\n", 2);
 }
 
-/* Append the decimal digits of v to b. */
+/* Put the decimal digits of v in h. */
 static void
-put_number(struct evbuffer *b, size_t v)
+put_number(struct http_head *h, size_t v)
 {
 	char	 buf[24];
 	size_t	 i = sizeof(buf);
@@ -106,7 +132,7 @@ put_number(struct evbuffer *b, size_t v)
 		buf[--i] = '0' + v % 10;
 		v /= 10;
 	} while (v > 0);
-	evbuffer_add(b, buf + i, sizeof(buf) - i);
+	put(h, buf + i, sizeof(buf) - i);
 }
 
 /*
@@ -136,42 +162,47 @@ date_now(struct http_loop *loop)
 }
 
 /*
- * Put the status line of code and ev's output headers in out, the
- * output buffer of ev's connection; the caller adds its own headers,
- * then http_write_end the rest.
+ * Start the header block h of a reply with code to ev, for out, the
+ * output buffer of ev's connection: the status line and ev's output
+ * headers.  The caller adds its own headers, then http_write_end the
+ * rest.
  */
 void
-http_write_begin(struct evbuffer *out, struct evhttp_request *ev, int code)
+http_write_begin(struct http_head *h, struct evbuffer *out,
+    struct evhttp_request *ev, int code)
 {
-	struct evkeyval	*h;
+	struct evkeyval	*kv;
 
-	evbuffer_add(out, "HTTP/1.1 ", 9);
-	put_number(out, code);
-	evbuffer_add(out, " ", 1);
-	evbuffer_add(out, phrase(code), strlen(phrase(code)));
-	evbuffer_add(out, "\r\n", 2);
-	TAILQ_FOREACH(h, evhttp_request_get_output_headers(ev), next)
-		http_write_header(out, h->key, h->value);
+	h->out = out;
+	h->len = 0;
+	put(h, "HTTP/1.1 ", 9);
+	put_number(h, code);
+	put(h, " ", 1);
+	put_str(h, phrase(code));
+	put(h, "\r\n", 2);
+	TAILQ_FOREACH(kv, evhttp_request_get_output_headers(ev), next)
+		http_write_header(h, kv->key, kv->value);
 }
 
 /*
- * Add Date, Content-Length and body (which is emptied; NULL for none) to
- * out, write what the socket takes now, and end the request: at once if
- * all went, else when the rest has been written.  c's write callback is
- * evhttp's (http_conn_busy took it), which ends it then.
+ * End h with Date and Content-Length, add body (which is emptied; NULL
+ * for none), write what the socket takes now, and end the request: at
+ * once if all went, else when the rest has been written.  c's write
+ * callback is evhttp's (http_conn_busy took it), which ends it then.
  */
 void
 http_write_end(struct http_conn *c, struct evhttp_request *ev,
-    struct evbuffer *out, struct evbuffer *body)
+    struct http_head *h, struct evbuffer *body)
 {
 	size_t	 len = body != NULL ? evbuffer_get_length(body) : 0;
 
-	http_write_header(out, "Date", date_now(c->loop));
-	evbuffer_add(out, "Content-Length: ", 16);
-	put_number(out, len);
-	evbuffer_add(out, "\r\n\r\n", 4);
+	http_write_header(h, "Date", date_now(c->loop));
+	put(h, "Content-Length: ", 16);
+	put_number(h, len);
+	put(h, "\r\n\r\n", 4);
+	evbuffer_add(h->out, h->buf, h->len);
 	if (len > 0)
-		evbuffer_add_buffer(out, body);
+		evbuffer_add_buffer(h->out, body);
 	http_conn_write_rest(c);
 	evhttp_send_reply_end(ev);
 }

@@ -4,7 +4,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 36
+plan 38
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 system.user.check --heartbeat 200
@@ -100,3 +100,14 @@ hreq /system.user.check
 HTTP=$http_gateway
 hreq /system.user.check
 is "$(header Access-Control-Allow-Origin)" "" "without --cors, no CORS"
+
+# A header longer than the block the gateway builds its replies' headers
+# in (1 KiB) goes out whole, and so does the rest of the reply.
+long="https://$(printf '%01500d' 0 | tr 0 a).example"
+start_gateway longcors --cors "$long" || exit 1
+HTTP=$http_longcors
+hreq '/system.user.check?args=["l"]'
+is "$(header Access-Control-Allow-Origin)" "$long" \
+    "a 1.5 KB --cors origin goes out whole"
+is "$code $(header Vary) $body" '200 Origin ["l"]' \
+    "with the headers after it and the body"

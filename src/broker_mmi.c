@@ -220,6 +220,12 @@ broker_mmi(struct broker_env *env, struct waha_msg *m,
 
 	snprintf(name, sizeof(name), "%.*s", (int)in->service_len,
 	    in->service);
+	/*
+	 * Requests of this batch not yet handed to free workers are not
+	 * queued in any sense an operator cares about: hand them over
+	 * first, so that the figures say what waits.
+	 */
+	pool_flush(env->pool);
 	if (env->pool->draining) {
 		if (kind == BROKER_MDP) {
 			broker_mdp_dropped(env, (int)in->service_len,

@@ -305,6 +305,7 @@ void	 http_reply_error(struct http_req *, int, const void *, size_t);
 void	 http_reply_fields(struct http_req *, struct waha_msg *, size_t);
 const char *http_reply_type(const struct http_req *);
 int	 http_reply_code(int);
+const char *http_reply_phrase(int);
 
 /* http_write.c: a reply's status line and headers, built in one piece */
 struct http_head {

@@ -270,24 +270,43 @@ http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
 }
 
 /*
+ * The reason phrase of a code a broker's answer can have (the codes
+ * HTTP and WAHA share, and 502 for the rest), or NULL.
+ */
+const char *
+http_reply_phrase(int code)
+{
+	switch (code) {
+	case 200:
+		return ("OK");
+	case 400:
+		return ("Bad Request");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 500:
+		return ("Internal Server Error");
+	case 501:
+		return ("Not Implemented");
+	case 502:
+		return ("Bad Gateway");
+	case 503:
+		return ("Service Unavailable");
+	case 504:
+		return ("Gateway Timeout");
+	}
+	return (NULL);
+}
+
+/*
  * The HTTP code of a broker's status: the same, or 502 for one that
  * HTTP does not know.
  */
 int
 http_reply_code(int status)
 {
-	switch (status) {
-	case 200:
-	case 400:
-	case 403:
-	case 404:
-	case 500:
-	case 501:
-	case 503:
-	case 504:
-		return (status);
-	}
-	return (502);
+	return (http_reply_phrase(status) != NULL ? status : 502);
 }
 
 /* The content type of a reply to r. */

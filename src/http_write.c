@@ -33,33 +33,6 @@
 #include "waha.h"
 #include "http.h"
 
-/* The reason phrase of a code a broker's answer can have, or NULL. */
-static const char *
-phrase(int code)
-{
-	switch (code) {
-	case 200:
-		return ("OK");
-	case 400:
-		return ("Bad Request");
-	case 403:
-		return ("Forbidden");
-	case 404:
-		return ("Not Found");
-	case 500:
-		return ("Internal Server Error");
-	case 501:
-		return ("Not Implemented");
-	case 502:
-		return ("Bad Gateway");
-	case 503:
-		return ("Service Unavailable");
-	case 504:
-		return ("Gateway Timeout");
-	}
-	return (NULL);
-}
-
 /*
  * Whether the reply with code to ev can be written here: HTTP/1.1, GET
  * or POST, a known code, a content type, a request with no Connection
@@ -77,7 +50,7 @@ http_write_ok(struct evhttp_request *ev, int code, const char *ctype)
 	    "Connection");
 	return (ev->major == 1 && ev->minor == 1 &&
 	    (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_POST) &&
-	    phrase(code) != NULL && ctype != NULL &&
+	    http_reply_phrase(code) != NULL && ctype != NULL &&
 	    (conn == NULL || strcasecmp(conn, "keep-alive") == 0) &&
 	    evhttp_find_header(evhttp_request_get_output_headers(ev),
 	    "Connection") == NULL);
@@ -178,7 +151,7 @@ http_write_begin(struct http_head *h, struct evbuffer *out,
 	put(h, "HTTP/1.1 ", 9);
 	put_number(h, code);
 	put(h, " ", 1);
-	put_str(h, phrase(code));
+	put_str(h, http_reply_phrase(code));
 	put(h, "\r\n", 2);
 	TAILQ_FOREACH(kv, evhttp_request_get_output_headers(ev), next)
 		http_write_header(h, kv->key, kv->value);

@@ -7,7 +7,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 21
+plan 22
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 echo --heartbeat 200
@@ -151,6 +151,10 @@ if mode == "bigslow":
     b.sendall(b"GET /echo?args=[\"again\"] HTTP/1.1\r\nHost: x\r\n\r\n")
     status2, body2 = reply(b, 4096)
     print(status, body == data, status2, body2.decode())
+elif mode == "absolute":
+    s.sendall(b'GET http://x/echo?args=["abs"] HTTP/1.1\r\nHost: x\r\n\r\n')
+    data = until_closed()
+    print(data.split(b"\r\n")[0].decode(), data.split(b"\r\n\r\n", 1)[1].decode())
 elif mode == "http10":
     s.sendall(b"GET /echo?args=[\"old\"] HTTP/1.0\r\n\r\n")
     data = until_closed()
@@ -188,4 +192,6 @@ is "$(raw bigslow)" "HTTP/1.1 200 OK True HTTP/1.1 200 OK [\"again\"]" \
     "a big reply to a client that reads late arrives whole, and it is served again"
 is "$(raw http10)" 'HTTP/1.0 200 OK ["old"]' \
     "an HTTP/1.0 client gets its reply and the connection closes"
+is "$(raw absolute)" 'HTTP/1.1 200 OK ["abs"]' \
+    "a request in absolute form (as to a proxy) is answered, then closed"
 is "$(metric http_connections)" 1 "no connection is left but /metrics's"

@@ -13,7 +13,7 @@
 #include "waha.h"
 
 static int			 sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t	 sig_term, sig_hup, sig_chld;
+static volatile sig_atomic_t	 sig_term, sig_hup, sig_chld, sig_any;
 
 static void
 handler(int sig)
@@ -34,6 +34,8 @@ handler(int sig)
 		break;
 	}
 	(void)write(sig_pipe[1], &c, 1);
+	/* After the byte: signals_take drains the pipe once this is set. */
+	sig_any = 1;
 	errno = saved_errno;
 }
 
@@ -86,6 +88,10 @@ signals_take(void)
 	char	 buf[64];
 	int	 got = 0;
 
+	/* Most calls find nothing: spare them a read(2). */
+	if (!sig_any)
+		return (0);
+	sig_any = 0;
 	while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
 		;
 	if (sig_term) {

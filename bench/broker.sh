@@ -95,18 +95,6 @@ print("%.0f %.2f %.2f %.2f %d" % (j["rate"], m + o, m, o,
 	    "$hz" >>"$tmp/$1.runs"
 }
 
-# median NAME COLUMN: the median of a column of $tmp/NAME.runs
-median() {
-	awk -v c="$2" '{ print $c }' "$tmp/$1.runs" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-# spread NAME: (largest - smallest) / median of the rates, in percent
-spread() {
-	sort -n "$tmp/$1.runs" | awk '{ v[NR] = $1 }
-	    END { printf "%.0f", (v[NR] - v[1]) * 100 / v[int((NR + 1) / 2)] }'
-}
-
 # row NAME LABEL BASELINE-RATE BASELINE-CPU
 row() {
 	_rate=$(median "$1" 1)

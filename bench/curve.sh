@@ -91,16 +91,6 @@ print("%.0f %.2f %d" % (j["rate"], c, j["requests"] - j["verified"]))' \
 	    "$_before" "$_after" "$hz" >>"$1.runs"
 }
 
-median() {
-	awk -v c="$2" '{ print $c }' "$1.runs" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-spread() {
-	sort -n "$1.runs" | awk '{ v[NR] = $1 }
-	    END { printf "%.0f", (v[NR] - v[1]) * 100 / v[int((NR + 1) / 2)] }'
-}
-
 row() {
 	_bad=$(awk '{ n += $3 } END { print n + 0 }' "$1.runs")
 	awk -v l="$2" -v r="$(median "$1" 1)" -v c="$(median "$1" 2)" \

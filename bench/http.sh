@@ -174,18 +174,6 @@ run() {
 	}' "$tmp/wrk.out" >>"$tmp/$_name.runs"
 }
 
-# median NAME COLUMN: the median of a column of $tmp/NAME.runs
-median() {
-	awk -v c="$2" '{ print $c }' "$tmp/$1.runs" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-# spread NAME: (largest - smallest) / median of the rates, in percent
-spread() {
-	sort -n "$tmp/$1.runs" | awk '{ v[NR] = $1 }
-	    END { printf "%.0f", (v[NR] - v[1]) * 100 / v[int((NR + 1) / 2)] }'
-}
-
 # row NAME LABEL
 row() {
 	awk -v l="$2" -v r="$(median "$1" 1)" -v sp="$(spread "$1")" \

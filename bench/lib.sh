@@ -41,3 +41,18 @@ await() {
 		sleep 0.05
 	done
 }
+
+# What the benchmarks that alternate keep: a line per run in
+# $tmp/NAME.runs, its first column the rate.
+
+# median NAME COLUMN: the median of a column of $tmp/NAME.runs
+median() {
+	awk -v c="$2" '{ print $c }' "$tmp/$1.runs" | sort -n |
+	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# spread NAME: (fastest - slowest) / median of the rates, in percent
+spread() {
+	sort -n "$tmp/$1.runs" | awk '{ v[NR] = $1 }
+	    END { printf "%.0f", (v[NR] - v[1]) * 100 / v[int((NR + 1) / 2)] }'
+}

@@ -3,7 +3,8 @@
  * the gateway use them.  Checked: decode(encode(x)) == x; whatever a
  * decoder accepts encodes back to the same digits (white space and
  * padding aside); the UTF-8 check agrees with jansson's, and the repair
- * gives valid UTF-8 that leaves valid input alone.
+ * gives valid UTF-8 that leaves valid input alone; a JSON string made by
+ * codec_json_escape is byte for byte jansson's compact one.
  */
 #include "config.h"
 
@@ -90,6 +91,8 @@ hex(const uint8_t *data, size_t size)
 	free(dec);
 }
 
+static void	escape_check(const char *, size_t);
+
 static void
 utf8(const uint8_t *data, size_t size)
 {
@@ -109,7 +112,28 @@ utf8(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(flen == size && memcmp(fixed, data, size) == 0);
 	else
 		FUZZ_ASSERT(flen != size || memcmp(fixed, data, size) != 0);
+	escape_check(fixed, flen);
 	free(fixed);
+}
+
+/* codec_json_escape against jansson, on the repaired text. */
+static void
+escape_check(const char *text, size_t len)
+{
+	json_t	*j;
+	char	*want, *got;
+	size_t	 n;
+
+	j = json_stringn_nocheck(text, len);
+	want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	FUZZ_ASSERT(j != NULL && want != NULL);
+	got = xmalloc(CODEC_JSON_ROOM(len) + 1);
+	n = codec_json_escape(got, text, len);
+	FUZZ_ASSERT(n <= CODEC_JSON_ROOM(len));
+	FUZZ_ASSERT(strlen(want) == n + 2 && memcmp(want + 1, got, n) == 0);
+	free(got);
+	free(want);
+	json_decref(j);
 }
 
 int

@@ -1,6 +1,6 @@
 /*
  * Codecs of waha-cli and the HTTP gateway: base64 (RFC 4648, standard
- * alphabet), hex, and UTF-8 checking and repair for JSON output.
+ * alphabet), hex, UTF-8 checking and repair, and JSON strings for output.
  */
 #include "config.h"
 
@@ -276,4 +276,58 @@ codec_printable(const void *data, size_t len)
 	*o = '\0';
 	free(fixed);
 	return (out);
+}
+
+/*
+ * The inside of a JSON string (no quotes) holding the len bytes at data,
+ * which must be valid UTF-8, written to out, which must have room for
+ * CODEC_JSON_ROOM(len) bytes; returns how many it wrote.  The same bytes
+ * as jansson's compact output (fuzz/fuzz-codec.c checks it): '"' and
+ * '\' escaped, \b \f \n \r \t, other bytes under 0x20 as \u00XX in
+ * upper case, everything else as it is.
+ */
+size_t
+codec_json_escape(char *out, const void *data, size_t len)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = data;
+	char			*o = out;
+	size_t			 i;
+	unsigned char		 c;
+
+	for (i = 0; i < len; i++) {
+		if ((c = p[i]) >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			*o++ = (char)c;
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 0xf];
+			o += 5;
+			break;
+		}
+	}
+	return ((size_t)(o - out));
 }

@@ -243,6 +243,74 @@ http_reply_error(struct http_req *r, int code, const void *reason,
 	evbuffer_free(b);
 }
 
+/*
+ * JSON text made in a buffer on the stack and added to an evbuffer a
+ * piece at a time: every evbuffer_add runs the buffer's callbacks.
+ */
+#define JSON_PIECE	512		/* bytes of a field escaped at once */
+
+struct json_out {
+	struct evbuffer	*to;
+	size_t		 n;
+	char		 buf[CODEC_JSON_ROOM(JSON_PIECE) + 2];
+};
+
+/* Make room for need more bytes in o. */
+static void
+json_room(struct json_out *o, size_t need)
+{
+	if (o->n + need <= sizeof(o->buf))
+		return;
+	evbuffer_add(o->to, o->buf, o->n);
+	o->n = 0;
+}
+
+static void
+json_char(struct json_out *o, char c)
+{
+	json_room(o, 1);
+	o->buf[o->n++] = c;
+}
+
+/*
+ * The fields of m from first on as a JSON array of strings, added to b:
+ * the same bytes as jansson's compact dump of an array of json_field,
+ * without building the array (which cost a third of a reply's time in
+ * the gateway).  JSONP, which escapes everything outside ASCII, stays
+ * with jansson.
+ */
+static void
+put_fields(struct evbuffer *b, const struct waha_msg *m, size_t first)
+{
+	struct json_out	 o;
+	const char	*d;
+	char		*fixed;
+	size_t		 i, len, at, k;
+
+	o.to = b;
+	o.n = 0;
+	json_char(&o, '[');
+	for (i = first; i < m->n; i++) {
+		d = frames_data(m, i);
+		len = frames_size(m, i);
+		fixed = NULL;
+		if (!codec_utf8_valid(d, len))
+			d = fixed = codec_utf8_fix(d, len, &len);
+		if (i > first)
+			json_char(&o, ',');
+		json_char(&o, '"');
+		for (at = 0; at < len; at += k) {
+			k = len - at < JSON_PIECE ? len - at : JSON_PIECE;
+			json_room(&o, CODEC_JSON_ROOM(k));
+			o.n += codec_json_escape(o.buf + o.n, d + at, k);
+		}
+		json_char(&o, '"');
+		free(fixed);
+	}
+	json_char(&o, ']');
+	evbuffer_add(b, o.buf, o.n);
+}
+
 /* Answer r with the fields of m from first on. */
 void
 http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
@@ -257,6 +325,9 @@ http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
 	if (r->type == HTTP_PLAIN) {
 		for (i = first; i < m->n; i++)
 			evbuffer_add(b, frames_data(m, i), frames_size(m, i));
+	} else if (r->type != HTTP_JSONP) {
+		put_fields(b, m, first);
+		ctype = CT_JSON;
 	} else {
 		a = json_array();
 		for (i = first; i < m->n; i++)

@@ -438,6 +438,8 @@ int	 codec_hex_digit(int);
 int	 codec_utf8_valid(const void *, size_t);
 char	*codec_utf8_fix(const void *, size_t, size_t *);
 char	*codec_printable(const void *, size_t);
+size_t	 codec_json_escape(char *, const void *, size_t);
+#define CODEC_JSON_ROOM(len)	((len) * 6)	/* \u00XX for each byte */
 
 /* codec_json.c: apart, so that only its users link jansson */
 struct json_t;

@@ -5,7 +5,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 27
+plan 29
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 echo --heartbeat 200
@@ -58,6 +58,13 @@ is "$(jcheck)" \
 hreq '/bin?args=["00","0a09","5c22"]'
 is "$(jcheck)" '["\u0000", "\n\t", "\\\""]' \
     "NUL, control characters, backslash and quote are escaped"
+hreq '/bin?args=["001f225c2f7f0a08"]'
+is "$body" '["\u0000\u001F\"\\/'"$(printf '\177')"'\n\b"]' \
+    "the JSON is compact, escapes in upper case, / and DEL as they are"
+quotes=$($PYTHON -c 'print("22" * 600)')
+hreq "/bin?args=[\"$quotes\"]"
+is "$body" "[\"$($PYTHON -c 'print("\\\"" * 600)')\"]" \
+    "600 escaped quotes, past a piece of the encoder, byte for byte"
 hreq '/bin?args=["ff41","00fe"]&type=plain'
 is "$(od -An -tx1 "$SCRATCH/body" | tr -d ' \n')" ff4100fe \
     "type=plain passes the bytes as they are"

@@ -101,6 +101,33 @@ header_done(struct http_conn *c)
 }
 
 /*
+ * Whether len bytes at s end the header: c->newlines counts the line
+ * ends seen with nothing but CRs since the last other byte, across
+ * calls.  A line at a time, by memchr.
+ */
+static int
+scan_lines(struct http_conn *c, const char *s, size_t len)
+{
+	const char	*nl, *end = s + len, *q;
+
+	while (s < end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		for (q = s; q < (nl != NULL ? nl : end); q++) {
+			if (*q != '\r') {
+				c->newlines = 0;
+				break;
+			}
+		}
+		if (nl == NULL)
+			return (0);
+		if (++c->newlines == 2)
+			return (1);
+		s = nl + 1;
+	}
+	return (0);
+}
+
+/*
  * Look for the empty line that ends a header in the input from offset
  * from on.  Lines may end in CRLF or LF, as evhttp accepts both.
  */
@@ -109,8 +136,7 @@ scan(struct http_conn *c, struct evbuffer *buf, size_t from)
 {
 	struct evbuffer_iovec	 v[4];
 	struct evbuffer_ptr	 p;
-	const char		*s;
-	size_t			 len = evbuffer_get_length(buf), k;
+	size_t			 len = evbuffer_get_length(buf);
 	int			 i, n;
 
 	while (from < len && c->state == CONN_HEADER) {
@@ -119,17 +145,8 @@ scan(struct http_conn *c, struct evbuffer *buf, size_t from)
 			return;
 		n = evbuffer_peek(buf, len - from, &p, v, 4);
 		for (i = 0; i < n && i < 4 && c->state == CONN_HEADER; i++) {
-			s = v[i].iov_base;
-			for (k = 0; k < v[i].iov_len; k++) {
-				if (s[k] == '\r')
-					continue;
-				if (s[k] != '\n')
-					c->newlines = 0;
-				else if (++c->newlines == 2) {
-					header_done(c);
-					break;
-				}
-			}
+			if (scan_lines(c, v[i].iov_base, v[i].iov_len))
+				header_done(c);
 			from += v[i].iov_len;
 		}
 	}

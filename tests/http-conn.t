@@ -7,7 +7,7 @@
 . "${WAHA_LIB:-$(dirname "$0")/lib.sh}"
 . "$(dirname "${WAHA_LIB:-$0}")/http-lib.sh"
 setup
-plan 22
+plan 24
 
 start_broker broker --heartbeat 200 || exit 1
 start_worker w1 echo --heartbeat 200
@@ -122,6 +122,33 @@ if mode == "wait":
 PY
 is "$(raw wait)" "still open" "-1 waits for a header as long as it takes"
 ok "and the first gateway is still up" alive gateway
+
+# The header's end is found however it is split, CRLF or bare LF: the
+# body then has --body-timeout, far longer here than the 1.2 s it takes,
+# which --header-timeout would have cut off.
+start_gateway split --header-timeout 800 --body-timeout 20000 || exit 1
+cat >>"$SCRATCH/raw.py" <<'PY'
+if mode in ("split-crlf", "split-lf"):
+    if mode == "split-crlf":
+        pieces = [b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r",
+            b"\n\r", b"\n"]
+    else:
+        pieces = [b"POST /echo HTTP/1.1\nHost: x\nContent-Length: 5\n", b"\n"]
+    for p in pieces:
+        s.sendall(p)
+        time.sleep(0.1)
+    time.sleep(1.2)
+    s.sendall(b'["a"]')
+    r = s.recv(65536)
+    print(r.split(b"\r\n")[0].decode(), r.split(b"\r\n\r\n", 1)[-1].decode())
+PY
+keep=$HTTP
+HTTP=$http_split
+is "$(raw split-crlf)" 'HTTP/1.1 200 OK ["a"]' \
+    "a header whose CRLF CRLF comes in three pieces, then a late body"
+is "$(raw split-lf)" 'HTTP/1.1 200 OK ["a"]' \
+    "the same with bare LFs"
+HTTP=$keep
 
 # A reply is written as it comes from the broker; what the socket cannot
 # take at once is left to the loop.  A client with a small receive buffer

@@ -207,6 +207,7 @@ struct http_loop {
 	struct http_stats stats;
 	struct waha_msg	 in;
 	struct waha_msg	 out;
+	struct evbuffer	*body;		/* a reply's, empty between replies */
 };
 
 struct http_conn {

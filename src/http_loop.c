@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -263,7 +264,8 @@ loop_open(struct http_env *env, struct http_loop *loop, int id)
 	frames_init(&loop->in);
 	frames_init(&loop->out);
 	if ((loop->base = base_new(env->threads == 1)) == NULL ||
-	    (loop->http = evhttp_new(loop->base)) == NULL)
+	    (loop->http = evhttp_new(loop->base)) == NULL ||
+	    (loop->body = evbuffer_new()) == NULL)
 		fatalx("http: cannot make an event loop");
 	evhttp_set_gencb(loop->http, http_gateway_request, loop);
 	evhttp_set_bevcb(loop->http, http_conn_new, loop);
@@ -318,6 +320,7 @@ loop_close(struct http_loop *loop)
 	free(loop->auth_cache);
 	frames_free(&loop->in);
 	frames_free(&loop->out);
+	evbuffer_free(loop->body);
 	pthread_mutex_destroy(&loop->lock);
 }
 

@@ -311,17 +311,19 @@ put_fields(struct evbuffer *b, const struct waha_msg *m, size_t first)
 	evbuffer_add(b, o.buf, o.n);
 }
 
-/* Answer r with the fields of m from first on. */
+/*
+ * Answer r with the fields of m from first on.  The body is made in the
+ * loop's buffer, which sending the reply empties again.
+ */
 void
 http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
 {
-	struct evbuffer	*b;
+	struct evbuffer	*b = r->loop->body;
 	const char	*ctype = CT_PLAIN;
 	json_t		*a;
 	size_t		 i;
 
-	if ((b = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new");
+	evbuffer_drain(b, evbuffer_get_length(b));
 	if (r->type == HTTP_PLAIN) {
 		for (i = first; i < m->n; i++)
 			evbuffer_add(b, frames_data(m, i), frames_size(m, i));
@@ -337,7 +339,7 @@ http_reply_fields(struct http_req *r, struct waha_msg *m, size_t first)
 		json_decref(a);
 	}
 	http_reply_send(r, 200, b, ctype);
-	evbuffer_free(b);
+	evbuffer_drain(b, evbuffer_get_length(b));
 }
 
 /*

@@ -124,9 +124,9 @@ is "$(raw wait)" "still open" "-1 waits for a header as long as it takes"
 ok "and the first gateway is still up" alive gateway
 
 # The header's end is found however it is split, CRLF or bare LF: the
-# body then has --body-timeout, far longer here than the 1.2 s it takes,
+# body then has --body-timeout, far longer here than the 2 s it takes,
 # which --header-timeout would have cut off.
-start_gateway split --header-timeout 800 --body-timeout 20000 || exit 1
+start_gateway split --header-timeout 1500 --body-timeout 20000 || exit 1
 cat >>"$SCRATCH/raw.py" <<'PY'
 if mode in ("split-crlf", "split-lf"):
     if mode == "split-crlf":
@@ -136,8 +136,8 @@ if mode in ("split-crlf", "split-lf"):
         pieces = [b"POST /echo HTTP/1.1\nHost: x\nContent-Length: 5\n", b"\n"]
     for p in pieces:
         s.sendall(p)
-        time.sleep(0.1)
-    time.sleep(1.2)
+        time.sleep(0.05)
+    time.sleep(2)
     s.sendall(b'["a"]')
     r = s.recv(65536)
     print(r.split(b"\r\n")[0].decode(), r.split(b"\r\n\r\n", 1)[-1].decode())

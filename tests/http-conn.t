@@ -139,7 +139,12 @@ if mode in ("split-crlf", "split-lf"):
         time.sleep(0.05)
     time.sleep(2)
     s.sendall(b'["a"]')
-    r = s.recv(65536)
+    r = b""
+    while b"]" not in r.split(b"\r\n\r\n", 1)[-1]:
+        got = s.recv(65536)
+        if not got:
+            break
+        r += got
     print(r.split(b"\r\n")[0].decode(), r.split(b"\r\n\r\n", 1)[-1].decode())
 PY
 keep=$HTTP

@@ -476,9 +476,8 @@ void
 http_broker_begin(struct http_loop *loop, int timeout, int stream)
 {
 	uint64_t	 corr = ++loop->next_corr;
-	char		 opts[48], digits[16];
-	size_t		 n = 0, k = 0;
-	unsigned	 ms;
+	char		 opts[48];
+	size_t		 n = 0;
 
 	frames_clear(&loop->out);
 	frames_addmem(&loop->out, &corr, sizeof(corr));
@@ -494,12 +493,8 @@ http_broker_begin(struct http_loop *loop, int timeout, int stream)
 			opts[n++] = '&';
 		memcpy(opts + n, "timeout=", 8);
 		n += 8;
-		ms = timeout > 0 ? (unsigned)timeout : 1;
-		do {
-			digits[k++] = (char)('0' + ms % 10);
-		} while ((ms /= 10) > 0);
-		while (k > 0)
-			opts[n++] = digits[--k];
+		n += util_decimal(opts + n,
+		    timeout > 0 ? (uint64_t)timeout : 1);
 	}
 	frames_addmem(&loop->out, opts, n);
 }

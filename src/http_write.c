@@ -98,14 +98,9 @@ http_write_header(void *arg, const char *name, const char *value)
 static void
 put_number(struct http_head *h, size_t v)
 {
-	char	 buf[24];
-	size_t	 i = sizeof(buf);
+	char	 buf[20];
 
-	do {
-		buf[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v > 0);
-	put(h, buf + i, sizeof(buf) - i);
+	put(h, buf, util_decimal(buf, v));
 }
 
 /*

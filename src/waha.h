@@ -243,6 +243,7 @@ size_t	 proto_opts_format(char *, size_t, int, int, long long);
 unsigned proto_features_parse(const char *, size_t);
 
 /* util.c */
+size_t	 util_decimal(char *, uint64_t);
 int64_t	 util_now_ms(void);
 int64_t	 util_now_us(void);
 int	 util_status_index(int);

@@ -308,18 +308,24 @@ const char *http_reply_type(const struct http_req *);
 int	 http_reply_code(int);
 const char *http_reply_phrase(int);
 
-/* http_write.c: a reply's status line and headers, built in one piece */
-struct http_head {
+/*
+ * http_write.c: bytes gathered on the stack and added to an evbuffer in
+ * few pieces (each evbuffer_add runs the buffer's callbacks): a reply's
+ * status line and headers, a JSON body.
+ */
+struct http_gather {
 	struct evbuffer	*out;
 	size_t		 len;
 	char		 buf[1024];
 };
+void	 http_gather_put(struct http_gather *, const void *, size_t);
+void	 http_gather_flush(struct http_gather *);
 int	 http_write_ok(struct evhttp_request *, int, const char *);
 void	 http_write_header(void *, const char *, const char *);
-void	 http_write_begin(struct http_head *, struct evbuffer *,
+void	 http_write_begin(struct http_gather *, struct evbuffer *,
 	    struct evhttp_request *, int);
 void	 http_write_end(struct http_conn *, struct evhttp_request *,
-	    struct http_head *, struct evbuffer *);
+	    struct http_gather *, struct evbuffer *);
 
 /* http_params.c */
 char	*http_params_name(const char *, size_t *);

@@ -139,7 +139,7 @@ http_reply_send(struct http_req *r, int code, struct evbuffer *body,
     const char *ctype)
 {
 	struct http_conn	*conn = r->conn;
-	struct http_head	 head;
+	struct http_gather	 head;
 
 	http_broker_forget(r);
 	if (conn != NULL && r->loop->replying && !r->loop->draining &&
@@ -243,34 +243,7 @@ http_reply_error(struct http_req *r, int code, const void *reason,
 	evbuffer_free(b);
 }
 
-/*
- * JSON text made in a buffer on the stack and added to an evbuffer a
- * piece at a time: every evbuffer_add runs the buffer's callbacks.
- */
 #define JSON_PIECE	512		/* bytes of a field escaped at once */
-
-struct json_out {
-	struct evbuffer	*to;
-	size_t		 n;
-	char		 buf[CODEC_JSON_ROOM(JSON_PIECE) + 2];
-};
-
-/* Make room for need more bytes in o. */
-static void
-json_room(struct json_out *o, size_t need)
-{
-	if (o->n + need <= sizeof(o->buf))
-		return;
-	evbuffer_add(o->to, o->buf, o->n);
-	o->n = 0;
-}
-
-static void
-json_char(struct json_out *o, char c)
-{
-	json_room(o, 1);
-	o->buf[o->n++] = c;
-}
 
 /*
  * The fields of m from first on as a JSON array of strings, added to b:
@@ -282,14 +255,15 @@ json_char(struct json_out *o, char c)
 static void
 put_fields(struct evbuffer *b, const struct waha_msg *m, size_t first)
 {
-	struct json_out	 o;
-	const char	*d;
-	char		*fixed;
-	size_t		 i, len, at, k;
+	struct http_gather	 g;
+	char			 esc[CODEC_JSON_ROOM(JSON_PIECE)];
+	const char		*d;
+	char			*fixed;
+	size_t			 i, len, at, k;
 
-	o.to = b;
-	o.n = 0;
-	json_char(&o, '[');
+	g.out = b;
+	g.len = 0;
+	http_gather_put(&g, "[", 1);
 	for (i = first; i < m->n; i++) {
 		d = frames_data(m, i);
 		len = frames_size(m, i);
@@ -297,18 +271,18 @@ put_fields(struct evbuffer *b, const struct waha_msg *m, size_t first)
 		if (!codec_utf8_valid(d, len))
 			d = fixed = codec_utf8_fix(d, len, &len);
 		if (i > first)
-			json_char(&o, ',');
-		json_char(&o, '"');
+			http_gather_put(&g, ",", 1);
+		http_gather_put(&g, "\"", 1);
 		for (at = 0; at < len; at += k) {
 			k = len - at < JSON_PIECE ? len - at : JSON_PIECE;
-			json_room(&o, CODEC_JSON_ROOM(k));
-			o.n += codec_json_escape(o.buf + o.n, d + at, k);
+			http_gather_put(&g, esc, codec_json_escape(esc, d + at,
+			    k));
 		}
-		json_char(&o, '"');
+		http_gather_put(&g, "\"", 1);
 		free(fixed);
 	}
-	json_char(&o, ']');
-	evbuffer_add(b, o.buf, o.n);
+	http_gather_put(&g, "]", 1);
+	http_gather_flush(&g);
 }
 
 /*

@@ -57,50 +57,56 @@ http_write_ok(struct evhttp_request *ev, int code, const char *ctype)
 }
 
 /*
- * Put len bytes in the header block h, which goes to its output buffer
- * in one piece (each evbuffer_add runs the buffer's callbacks): when it
- * is full, what it holds goes first.
+ * Put len bytes in g: when it is full, what it holds goes to its buffer
+ * first; what is longer than all of g goes there directly.
  */
-static void
-put(struct http_head *h, const void *data, size_t len)
+void
+http_gather_put(struct http_gather *g, const void *data, size_t len)
 {
-	if (h->len + len > sizeof(h->buf)) {
-		evbuffer_add(h->out, h->buf, h->len);
-		h->len = 0;
-	}
-	if (len > sizeof(h->buf)) {
-		evbuffer_add(h->out, data, len);
+	if (g->len + len > sizeof(g->buf))
+		http_gather_flush(g);
+	if (len > sizeof(g->buf)) {
+		evbuffer_add(g->out, data, len);
 		return;
 	}
-	memcpy(h->buf + h->len, data, len);
-	h->len += len;
+	memcpy(g->buf + g->len, data, len);
+	g->len += len;
+}
+
+/* Add what g holds to its buffer. */
+void
+http_gather_flush(struct http_gather *g)
+{
+	if (g->len > 0)
+		evbuffer_add(g->out, g->buf, g->len);
+	g->len = 0;
 }
 
 static void
-put_str(struct http_head *h, const char *s)
+put_str(struct http_gather *h, const char *s)
 {
-	put(h, s, strlen(s));
+	http_gather_put(h, s, strlen(s));
 }
 
 /* Put "name: value\r\n" in the header block arg. */
 void
 http_write_header(void *arg, const char *name, const char *value)
 {
-	struct http_head	*h = arg;
+	struct http_gather	*h = arg;
 
 	put_str(h, name);
-	put(h, ": ", 2);
+	http_gather_put(h, ": ", 2);
 	put_str(h, value);
-	put(h, "\r\n", 2);
+	http_gather_put(h, "\r\n", 2);
 }
 
 /* Put the decimal digits of v in h. */
 static void
-put_number(struct http_head *h, size_t v)
+put_number(struct http_gather *h, size_t v)
 {
 	char	 buf[20];
 
-	put(h, buf, util_decimal(buf, v));
+	http_gather_put(h, buf, util_decimal(buf, v));
 }
 
 /*
@@ -136,18 +142,18 @@ date_now(struct http_loop *loop)
  * rest.
  */
 void
-http_write_begin(struct http_head *h, struct evbuffer *out,
+http_write_begin(struct http_gather *h, struct evbuffer *out,
     struct evhttp_request *ev, int code)
 {
 	struct evkeyval	*kv;
 
 	h->out = out;
 	h->len = 0;
-	put(h, "HTTP/1.1 ", 9);
+	http_gather_put(h, "HTTP/1.1 ", 9);
 	put_number(h, code);
-	put(h, " ", 1);
+	http_gather_put(h, " ", 1);
 	put_str(h, http_reply_phrase(code));
-	put(h, "\r\n", 2);
+	http_gather_put(h, "\r\n", 2);
 	TAILQ_FOREACH(kv, evhttp_request_get_output_headers(ev), next)
 		http_write_header(h, kv->key, kv->value);
 }
@@ -160,15 +166,15 @@ http_write_begin(struct http_head *h, struct evbuffer *out,
  */
 void
 http_write_end(struct http_conn *c, struct evhttp_request *ev,
-    struct http_head *h, struct evbuffer *body)
+    struct http_gather *h, struct evbuffer *body)
 {
 	size_t	 len = body != NULL ? evbuffer_get_length(body) : 0;
 
 	http_write_header(h, "Date", date_now(c->loop));
-	put(h, "Content-Length: ", 16);
+	http_gather_put(h, "Content-Length: ", 16);
 	put_number(h, len);
-	put(h, "\r\n\r\n", 4);
-	evbuffer_add(h->out, h->buf, h->len);
+	http_gather_put(h, "\r\n\r\n", 4);
+	http_gather_flush(h);
 	if (len > 0)
 		evbuffer_add_buffer(h->out, body);
 	http_conn_write_rest(c);
